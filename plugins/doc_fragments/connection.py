@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # How every module of this collection reaches an Atlassian site.
+    DOCUMENTATION = r"""
+options:
+  url:
+    description:
+      - Base URL of the site, for example V(https://example.atlassian.net).
+      - If not set, the value of the E(ATLASSIAN_URL) environment variable is used.
+      - A plain C(http://) URL for a Cloud site gets a warning.
+    type: str
+    required: true
+  username:
+    description:
+      - E-mail address of the account (Cloud) used with O(api_token) for basic authentication.
+      - The account must be a site (Confluence) administrator.
+      - If not set, the value of the E(ATLASSIAN_USERNAME) environment variable is used.
+    type: str
+  api_token:
+    description:
+      - API token of O(username). Use a classic, unscoped token; scoped tokens are refused by the backup endpoints.
+      - If not set, the value of the E(ATLASSIAN_API_TOKEN) environment variable is used.
+      - Never logged, never returned, never sent to any host but O(url)'s.
+    type: str
+  deployment:
+    description:
+      - Where the site runs. Only V(cloud) is implemented in this release; V(datacenter) is reserved and fails
+        with a clear message.
+    type: str
+    choices: [cloud, datacenter]
+    default: cloud
+  validate_certs:
+    description:
+      - Whether to check the TLS certificate of the site. Turn it off only for tests; prefer O(ca_path).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file of CA certificates to trust instead of the system ones.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response (not for the whole backup; see O(wait_timeout)).
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried after HTTP 429, 502, 503, 504 or a lost connection.
+      - The wait honours C(Retry-After) (seconds or HTTP date), otherwise it is a jittered exponential backoff.
+      - A request that starts a backup is retried only when the service certainly did not act on it.
+      - V(0) disables retries.
+    type: int
+    default: 5
+  retry_max_delay:
+    description:
+      - Upper bound, in seconds, of one backoff delay when the service gives no C(Retry-After).
+    type: int
+    default: 60
+"""

@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Confluence Cloud backup manager ("OBM", unofficial): endpoints and parsers.
+
+Every path of this API lives here, and every variant of its answers that real
+clients have met (see the reference, sections 1 and 6) is normalized here, so
+the module never looks at raw service text. No Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+    AtlassianApiError,
+    read_limited,
+)
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_service_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import TransientResponse
+
+RUNBACKUP = "/wiki/rest/obm/1.0/runbackup"
+GETPROGRESS = "/wiki/rest/obm/1.0/getprogress"
+DOWNLOAD = "/wiki/download/"
+FILESTORE_PREFIX = "temp/filestore/"
+MAX_BODY = 1024 * 1024
+
+IDLE = "idle"
+RUNNING = "running"
+COMPLETE = "complete"
+FAILED = "failed"
+
+RUNNING_STATUSES = ("QUEUED", "PROCESSING", "IN_PROGRESS", "INPROGRESS", "RUNNING", "STARTED", "PENDING")
+FAILED_STATUSES = ("FAILED", "ERROR", "FAILURE", "CANCELLED", "CANCELED")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+
+
+class ObmParseError(TransientResponse):
+    """A progress body we cannot read (HTML page, empty, truncated JSON)."""
+
+
+class UnsafeFileName(ValueError):
+    pass
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _int(value, default=0):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_percentage(value):
+    """``"100"``, ``"100%"``, ``"Estimated progress: 100 %"``, ``66`` -> int; None if absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return max(0, min(100, int(value)))
+    match = re.search(r"(\d{1,3})(?:\.\d+)?\s*%?", str(value))
+    if not match:
+        return None
+    return max(0, min(100, int(match.group(1))))
+
+
+def _xml_attributes(text):
+    match = re.search(r"<\s*backupresult\b([^>]*)/?>", text, re.I | re.S)
+    if not match:
+        return None
+    attrs = {}
+    for key, _quote, value in re.findall(r"([A-Za-z_][\w.-]*)\s*=\s*(['\"])(.*?)\2", match.group(1), re.S):
+        attrs[key] = (value.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<")
+                      .replace("&gt;", ">").replace("&amp;", "&"))
+    return attrs
+
+
+def parse_progress(text):
+    """Normalize a ``getprogress`` body (JSON, or the XML ``backupresult`` form).
+
+    Raises :class:`ObmParseError` (transient: the waiter polls again) for an
+    empty body, an HTML page or truncated JSON.
+    """
+    if text is None or not text.strip():
+        raise ObmParseError("getprogress returned an empty body (Confluence may be unavailable or unlicensed "
+                            "for this site)")
+    stripped = text.strip()
+    data = None
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            raise ObmParseError("getprogress returned JSON that cannot be read: %r" % _clip(stripped))
+        if not isinstance(data, dict):
+            raise ObmParseError("getprogress returned JSON that is not an object: %r" % _clip(stripped))
+    elif stripped.startswith("<"):
+        data = _xml_attributes(stripped)
+        if data is None:
+            raise ObmParseError("getprogress returned a page that is neither JSON nor a backupresult: %r"
+                                % _clip(stripped))
+    else:
+        raise ObmParseError("getprogress returned text that is not JSON: %r" % _clip(stripped))
+
+    status = data.get("currentStatus")
+    status = str(status).strip() if status not in (None, "") else None
+    file_name = data.get("fileName")
+    file_name = str(file_name).strip() if file_name not in (None, "", "null") else None
+    raw_pct = data.get("alternativePercentage")
+    if raw_pct is None:
+        raw_pct = data.get("estimatedPercentage", data.get("percentage"))
+    progress = {
+        "file_name": file_name,
+        "size": _int(data.get("size")),
+        "status": status,
+        "percentage": parse_percentage(raw_pct),
+        "raw_percentage": raw_pct,
+        "concurrent_backup_in_progress": _bool(data.get("concurrentBackupInProgress")),
+        "is_outdated": _bool(data.get("isOutdated")),
+        "time": _int(data.get("time")),
+        "failed_message": data.get("failedMessage") or None,
+    }
+    progress["state"] = classify(progress)
+    return progress
+
+
+def classify(progress):
+    """IDLE, RUNNING, COMPLETE or FAILED for a normalized progress dict."""
+    status = (progress.get("status") or "").upper().rstrip(".")
+    pct = progress.get("percentage")
+    if progress.get("failed_message") or status in FAILED_STATUSES:
+        return FAILED
+    if progress.get("concurrent_backup_in_progress"):
+        return RUNNING
+    if progress.get("file_name") and (status == "COMPLETE" or pct == 100 or progress.get("size", 0) > 0
+                                      or (not status and pct is None)):
+        return COMPLETE
+    if status in RUNNING_STATUSES:
+        return RUNNING
+    if status and status != "COMPLETE":
+        # Human text such as "Archiving attachments." means work is going on.
+        return RUNNING
+    if pct is not None and pct < 100:
+        return RUNNING
+    if status == "COMPLETE" or pct == 100:
+        # Finished but no file name yet: the file is still being published.
+        return RUNNING
+    return IDLE
+
+
+def describe(progress):
+    if not progress:
+        return "unknown"
+    parts = [progress.get("status") or progress.get("state") or "unknown"]
+    if progress.get("percentage") is not None:
+        parts.append("%d %%" % progress["percentage"])
+    if progress.get("failed_message"):
+        parts.append("service said: %s" % progress["failed_message"])
+    return ", ".join(parts)
+
+
+def download_path(file_name):
+    """The site path of a finished backup, from the ``fileName`` the service gave.
+
+    ``temp/filestore/<uuid>`` is used as it is; a bare ``<uuid>`` gets the
+    prefix. Anything that could leave the download folder is refused.
+    """
+    name = (file_name or "").strip()
+    if name.startswith("/"):
+        raise UnsafeFileName("the service returned an absolute fileName %r; refusing to use it" % _clip(name))
+    if not _FILE_NAME.match(name) or any(seg in ("..", ".") for seg in name.split("/")):
+        raise UnsafeFileName("the service returned a fileName with characters or segments that are not allowed "
+                             "(%r); refusing to use it" % _clip(name))
+    if not name.startswith(FILESTORE_PREFIX):
+        name = FILESTORE_PREFIX + name
+    return DOWNLOAD + name
+
+
+def server_file_id(file_name):
+    """The stable identifier of a backup: its file name without the filestore prefix."""
+    name = (file_name or "").strip()
+    return name[len(FILESTORE_PREFIX):] if name.startswith(FILESTORE_PREFIX) else name
+
+
+def _compact(text):
+    return re.sub(r"\s+", "", text or "").lower()
+
+
+def _message_of(text):
+    stripped = (text or "").strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            return stripped
+        if isinstance(data, dict):
+            for key in ("error", "message", "errorMessage", "reason"):
+                if data.get(key):
+                    return str(data[key])
+    return stripped
+
+
+def parse_cloud_history(text):
+    """Fields of a ``CloudHistory{key='value', ...}`` text, as returned by runbackup."""
+    match = re.search(r"CloudHistory\s*\{(.*)\}", text or "", re.S)
+    if not match:
+        return None
+    fields = {}
+    for key, value in re.findall(r"(\w+)\s*=\s*'([^']*)'", match.group(1)):
+        fields[key] = value
+    for key, value in re.findall(r"(\w+)\s*=\s*(true|false|\d+)\b", match.group(1)):
+        fields.setdefault(key, value)
+    return fields
+
+
+def parse_runbackup_refusal(status, text):
+    """Explain a refused ``runbackup``: returns a dict with ``kind``.
+
+    ``frequency_limited`` (with ``wait_seconds``, possibly None), ``in_progress``
+    or ``unknown``. The text is matched with white space removed, because copies
+    of it circulate with their spaces lost.
+    """
+    message = _message_of(text)
+    compact = _compact(message)
+    if "frequencyislimited" in compact or "cannotmakeanotherbackup" in compact or "cannotmakeanotherbackup" in compact:
+        tail = message
+        idx = compact.find("allowedbackup")
+        if idx >= 0:
+            # Map the compact index back to the original text: take everything after "backup".
+            low = message.lower()
+            pos = low.rfind("backup")
+            tail = message[pos + len("backup"):] if pos >= 0 else message
+        return {"kind": "frequency_limited", "wait_seconds": parse_service_duration(tail), "message": message}
+    if "alreadyinprogress" in compact or "backupinprogress" in compact:
+        return {"kind": "in_progress", "message": message, "history": parse_cloud_history(message)}
+    return {"kind": "unknown", "message": message}
+
+
+class ObmApi(object):
+    """Thin wrappers around the OBM endpoints."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def progress(self, deadline=None):
+        response = self.client.request("GET", GETPROGRESS, stream=True, expected=(200, 204), deadline=deadline)
+        if response.status_code == 204:
+            response.close()
+            raise ObmParseError("getprogress answered HTTP 204 with no body (Confluence may be unavailable or "
+                                "unlicensed for this site)")
+        return parse_progress(read_limited(response, MAX_BODY, self.client.secrets))
+
+    def run_backup(self, include_attachments):
+        """POST runbackup once. Returns ``(accepted, body_text, refusal)``.
+
+        ``accepted`` is True on 2xx; otherwise ``refusal`` explains a 406/412
+        (or the 500 that older sites sent for the frequency limit). Other
+        statuses raise :class:`AtlassianApiError`. The POST is never retried
+        unless the service certainly did not act on it (the client's rule).
+        """
+        body = {"cbAttachments": "true" if include_attachments else "false", "exportToCloud": "true"}
+        response = self.client.request("POST", RUNBACKUP, json=body, stream=True,
+                                       headers={"Content-Type": "application/json"},
+                                       expected=(200, 201, 202, 204, 406, 409, 412, 500))
+        status = response.status_code
+        text = read_limited(response, MAX_BODY, self.client.secrets)
+        if 200 <= status < 300:
+            refusal = parse_runbackup_refusal(status, text) if text.strip() else None
+            if refusal and refusal["kind"] == "frequency_limited":
+                return False, text, refusal
+            return True, text, None
+        refusal = parse_runbackup_refusal(status, text)
+        if status == 500 and refusal["kind"] == "unknown":
+            raise AtlassianApiError(status, "POST", self.client.url_for(RUNBACKUP), response.reason or "",
+                                    self.client.redact(_clip(" ".join(text.split()))))
+        refusal["status"] = status
+        return False, text, refusal
+
+
+def _clip(text, limit=200):
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AtlassianModule: the thin Ansible base every module of this collection uses.
+
+It merges the connection options (documented once, in the ``connection`` doc
+fragment), builds the one HTTP client, and turns the client's typed errors into
+``fail_json`` results that say what happened and what to do, never with the
+token.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    AtlassianApiError,
+    AtlassianClient,
+    AtlassianConnectionError,
+    AtlassianError,
+    AtlassianTimeout,
+)
+
+CONNECTION_SPEC = dict(
+    url=dict(type="str", required=True, fallback=(env_fallback, ["ATLASSIAN_URL"])),
+    username=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_USERNAME"])),
+    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_API_TOKEN"])),
+    deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="int", default=30),
+    retries=dict(type="int", default=5),
+    retry_max_delay=dict(type="int", default=60),
+)
+
+MAX_RETRY_WARNINGS = 3
+
+
+class AtlassianModule(AnsibleModule):
+    """AnsibleModule with the connection options and the client factory."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = dict(CONNECTION_SPEC)
+        spec.update(argument_spec or {})
+        super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        for name in ("timeout", "retries", "retry_max_delay"):
+            value = self.params.get(name)
+            if value is not None and (value < 0 or (name == "timeout" and value == 0)):
+                self.fail_json(msg="%s must be %s (got %s)." % (
+                    name, "greater than 0" if name == "timeout" else "0 or more", value))
+        self._retry_count = 0
+        self._client = None
+
+    def _on_retry(self, entry):
+        self._retry_count += 1
+        if self._retry_count <= MAX_RETRY_WARNINGS:
+            self.warn("Retrying %s %s (attempt %d) in %.1f s after %s." % (
+                entry["method"], entry["url"], entry["attempt"], entry["delay"], entry["reason"]))
+        elif self._retry_count == MAX_RETRY_WARNINGS + 1:
+            self.warn("More retries follow; their count is in the result as http_retries.")
+
+    def client(self, **overrides):
+        """The one client of this run (built on first use)."""
+        if self._client is not None:
+            return self._client
+        p = self.params
+        if p["url"].lower().startswith("http://") and p["deployment"] == "cloud":
+            self.warn("url %s uses plain http://: credentials and backups travel unencrypted. "
+                      "Atlassian Cloud sites are served over https://." % p["url"])
+        if not p.get("username") or not p.get("api_token"):
+            self.fail_json(msg="username and api_token are required (or set ATLASSIAN_USERNAME and "
+                               "ATLASSIAN_API_TOKEN). Use the e-mail address of a site admin and a classic, "
+                               "unscoped API token.")
+        if not p["validate_certs"]:
+            self.warn("validate_certs is false: the TLS certificate of %s is not checked, so anyone on the path "
+                      "could read the API token. Prefer ca_path with your CA bundle." % p["url"])
+        kwargs = dict(
+            auth=("basic", p["username"], p["api_token"]),
+            timeout=p["timeout"],
+            validate_certs=p["validate_certs"],
+            ca_path=p.get("ca_path"),
+            retries=p["retries"],
+            retry_max_delay=p["retry_max_delay"],
+            on_retry=self._on_retry,
+        )
+        kwargs.update(overrides)
+        try:
+            self._client = AtlassianClient(p["url"], **kwargs)
+        except AtlassianError as exc:
+            self.fail_json(msg=exc.message)
+        return self._client
+
+    @property
+    def http_retries(self):
+        return self._retry_count
+
+    def fail_from_exception(self, exc, action, **extra):
+        """fail_json for a client error, with a hint of what to do."""
+        result = dict(extra)
+        result["http_retries"] = self._retry_count
+        if isinstance(exc, AtlassianApiError):
+            hint = api_error_hint(exc)
+            result.update(exc.to_dict())
+            msg = "Failed to %s: HTTP %s%s from %s %s." % (
+                action, exc.status, (" " + exc.reason) if exc.reason else "", exc.method, exc.url)
+            if exc.body:
+                msg += " The service said: %s" % exc.body
+            if hint:
+                msg += " " + hint
+        elif isinstance(exc, AtlassianTimeout):
+            result.update(exc.to_dict())
+            msg = "Failed to %s: %s. The site did not answer in time; raise timeout or check the network." % (
+                action, exc.message)
+        elif isinstance(exc, AtlassianConnectionError):
+            result.update(exc.to_dict())
+            msg = "Failed to %s: %s. Check url, DNS, proxies and TLS (validate_certs, ca_path)." % (
+                action, exc.message)
+        else:
+            result.update(exc.to_dict() if hasattr(exc, "to_dict") else {})
+            msg = "Failed to %s: %s" % (action, getattr(exc, "message", str(exc)))
+        if self._client is not None:
+            msg = self._client.redact(msg)
+        self.fail_json(msg=msg, **result)
+
+    def run_guarded(self, func, action):
+        """Call ``func(self)`` and turn client errors into fail_json."""
+        try:
+            return func(self)
+        except AtlassianError as exc:
+            self.fail_from_exception(exc, action)
+        except Exception as exc:  # noqa: pylint: disable=broad-except
+            msg = "Failed to %s: unexpected %s: %s" % (action, type(exc).__name__, exc)
+            if self._client is not None:
+                msg = self._client.redact(msg)
+            self.fail_json(msg=msg, exception=traceback.format_exc())
+        finally:
+            if self._client is not None:
+                self._client.close()
+
+
+def api_error_hint(exc):
+    if exc.status == 401:
+        return ("The credentials were refused: check username (the account's e-mail address) and api_token "
+                "(a classic, unscoped API token that has not expired).")
+    if exc.status == 403:
+        return "The account is not allowed to do this: it must be a Confluence (site) administrator."
+    if exc.status == 404:
+        return "Check url: it must be the site's base URL, for example https://example.atlassian.net."
+    if exc.status == 429:
+        return "The service kept rate-limiting after all retries; run again later or raise retries."
+    if exc.status in (502, 503, 504):
+        return "The service is unavailable; run again later."
+    return ""

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: confluence_backup
+short_description: Take, wait for and download a verified Confluence site backup
+version_added: 0.1.0
+description:
+  - Starts a site backup of a Confluence Cloud site through the backup manager API (the one behind
+    C(/wiki/plugins/servlet/ondemandbackupmanager/admin)), waits for it, downloads it and verifies it.
+  - Idempotent. When O(dest) already holds a verified backup of this site younger than O(max_age), nothing is
+    called on the site and the task reports no change.
+  - A backup that is already running on the site (started by a person or another job) is joined, not failed.
+  - When the site refuses a new backup because of its frequency limit (about one every 24 to 48 hours), the newest
+    completed backup it still holds is downloaded instead, unless O(on_frequency_limit) says otherwise.
+  - Each backup lands as C(confluence-<site host>-<UTC timestamp>.zip), written to a C(.part) file first and renamed
+    only after its size, sha256 and zip structure were checked, with a C(sha256sum)-format C(.sha256) file and a
+    JSON manifest beside it. Files are created with mode C(0600).
+  - Interrupted downloads resume with HTTP C(Range), within the run and on the next run.
+author:
+  - atlassian_ops.backup contributors
+requirements:
+  - requests >= 2.20 on the host that runs the module (usually C(localhost)).
+extends_documentation_fragment:
+  - atlassian_ops.backup.connection
+  - atlassian_ops.backup.wait
+  - atlassian_ops.backup.attributes
+  - atlassian_ops.backup.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode never starts a backup (that would use up the site's daily quota) and never downloads.
+      - It reads the site's backup progress, which changes nothing, and reports what a real run would do in
+        RV(would_trigger) and RV(would_download).
+  diff_mode:
+    support: none
+options:
+  include_attachments:
+    description:
+      - Whether the backup includes attachments. Backups without attachments are much smaller.
+    type: bool
+    default: true
+  dest:
+    description:
+      - Folder, on the host that runs the module, where backups are stored. It is created (mode C(0700)) if missing.
+      - Required when O(download=true).
+    type: path
+  max_age:
+    description:
+      - When O(dest) holds a verified backup of this site younger than this, do nothing and make no API call.
+      - Seconds, or a duration such as V(24h), V(36h) or V(2d). Omit it to always ask the site.
+    type: raw
+  download:
+    description:
+      - Whether to download the finished backup to O(dest).
+    type: bool
+    default: true
+  on_frequency_limit:
+    description:
+      - What to do when the site refuses a new backup because of its frequency limit.
+      - V(use_latest) downloads the newest completed backup the site still holds (if O(dest) does not have it yet)
+        and fails if the site holds none.
+      - V(skip) ends the task without a change.
+      - V(fail) fails the task.
+      - In every case RV(next_allowed_at) says when the next backup is allowed.
+    type: str
+    choices: [use_latest, skip, fail]
+    default: use_latest
+  verify:
+    description:
+      - How the downloaded zip is checked before it is given its final name, in addition to its size and sha256.
+      - V(structure) reads the zip's central directory and checks that every member path stays inside the archive.
+      - V(full) also reads every member and checks its CRC, which reads the whole file a second time.
+    type: str
+    choices: [structure, full]
+    default: structure
+notes:
+  - The backup manager API of Confluence Cloud is not documented or supported by Atlassian; it can change without
+    notice. This module follows its behaviour as observed by many clients and reports unknown answers verbatim.
+  - Atlassian keeps one backup per site for about 14 days and allows a new one about every 24 to 48 hours.
+  - Run the module where the backups should be stored, usually with C(delegate_to=localhost) or on a backup host.
+  - Creating a backup can take hours. For very long runs in AWX/AAP use a job timeout above O(wait_timeout), or
+    C(async) with C(poll).
+seealso:
+  - name: Reference of the Atlassian backup APIs
+    description: What this collection knows about the endpoints, their answers and limits.
+    link: https://github.com/atlassian-ops/backup/blob/main/docs/confluence_cloud.md
+"""
+
+EXAMPLES = r"""
+- name: Nightly Confluence Cloud backup
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/atlassian_ops.backup.atlassian:
+      url: https://example.atlassian.net
+      username: backup-bot@example.com
+      api_token: "{{ vault_confluence_api_token }}"
+  tasks:
+    - name: Take and download a backup unless one younger than 24 h is already there
+      atlassian_ops.backup.confluence_backup:
+        dest: /srv/backups/confluence
+        max_age: 24h
+      register: backup
+
+    - name: Show where it landed
+      ansible.builtin.debug:
+        msg: "{{ backup.path }} ({{ backup.size }} bytes, sha256 {{ backup.sha256 }})"
+
+- name: Credentials from the environment (ATLASSIAN_URL, ATLASSIAN_USERNAME, ATLASSIAN_API_TOKEN)
+  atlassian_ops.backup.confluence_backup:
+    dest: /srv/backups/confluence
+    include_attachments: false
+    on_frequency_limit: skip
+
+- name: Start a backup now and download it in a later job
+  atlassian_ops.backup.confluence_backup:
+    url: https://example.atlassian.net
+    username: backup-bot@example.com
+    api_token: "{{ vault_confluence_api_token }}"
+    wait: false
+  no_log: true
+
+- name: Report what would happen, without starting anything
+  atlassian_ops.backup.confluence_backup:
+    dest: /srv/backups/confluence
+  check_mode: true
+  register: plan
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a backup was started or a file was written.
+  returned: always
+  type: bool
+  sample: true
+triggered:
+  description: Whether this run started a new backup on the site (false when it joined one or used the latest).
+  returned: always
+  type: bool
+  sample: true
+path:
+  description: Path of the verified backup zip in O(dest).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: /srv/backups/confluence/confluence-example.atlassian.net-20261121T020304Z.zip
+size:
+  description: Size of the backup in bytes.
+  returned: when a backup is in O(dest)
+  type: int
+  sample: 10786224128
+sha256:
+  description: SHA-256 of the backup, also written to the C(.sha256) file beside it.
+  returned: when a backup is in O(dest)
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+file_name:
+  description: The file name the service gave the backup (its C(fileName)).
+  returned: when the site reported one
+  type: str
+  sample: temp/filestore/f414ec92-8c55-4f39-9c3a-c3fb80968852
+backup_id:
+  description: The backup's identifier, its file name without the C(temp/filestore/) prefix.
+  returned: when the site reported one
+  type: str
+  sample: f414ec92-8c55-4f39-9c3a-c3fb80968852
+backup_time:
+  description: When the site finished the backup (UTC, ISO 8601), from the service's C(time).
+  returned: when known
+  type: str
+  sample: "2026-11-21T02:03:04Z"
+status:
+  description:
+    - Where the backup stands, one of V(complete), V(running), V(idle), V(failed) or V(frequency_limited).
+  returned: always
+  type: str
+  sample: complete
+service_status:
+  description: The service's own C(currentStatus) text, as it was last seen.
+  returned: when the site was asked
+  type: str
+  sample: COMPLETE
+percentage:
+  description: The progress the service last reported, as a number from 0 to 100.
+  returned: when the site was asked
+  type: int
+  sample: 100
+next_allowed_at:
+  description: When the site will allow the next backup (UTC, ISO 8601), parsed from its frequency-limit message.
+  returned: when the site refused a backup because of its frequency limit
+  type: str
+  sample: "2026-11-22T06:21:00Z"
+msg:
+  description: What happened, in words.
+  returned: always
+  type: str
+  sample: Started a new backup of example.atlassian.net. Downloaded 1048576 bytes to ...
+create_seconds:
+  description: Seconds spent waiting for the site to finish the backup.
+  returned: when the task waited
+  type: float
+  sample: 1812.5
+download_seconds:
+  description: Seconds spent downloading.
+  returned: when a file was downloaded
+  type: float
+  sample: 620.1
+bytes_per_second:
+  description: Download throughput of this run.
+  returned: when a file was downloaded
+  type: int
+  sample: 16588800
+manifest_path:
+  description: Path of the JSON manifest beside the backup (site, server file name, size, sha256, times).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: /srv/backups/confluence/confluence-example.atlassian.net-20261121T020304Z.json
+checksum_path:
+  description: Path of the C(sha256sum)-format file beside the backup.
+  returned: when a backup is in O(dest)
+  type: str
+  sample: /srv/backups/confluence/confluence-example.atlassian.net-20261121T020304Z.zip.sha256
+download_attempts:
+  description: How many HTTP transfers the download took (more than one after a lost connection).
+  returned: when a file was downloaded
+  type: int
+  sample: 1
+resumed_from:
+  description: Byte offset the download resumed from, when a partial file of an earlier run was found.
+  returned: when a file was downloaded
+  type: int
+  sample: 0
+would_trigger:
+  description: In check mode, whether a real run would start a backup.
+  returned: in check mode
+  type: bool
+  sample: true
+would_download:
+  description: In check mode, whether a real run would download a backup.
+  returned: in check mode
+  type: bool
+  sample: true
+http_retries:
+  description: How many HTTP requests were retried (throttling, unavailability, lost connections).
+  returned: always
+  type: int
+  sample: 0
+"""
+
+import os
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import AtlassianModule
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
+
+ARGUMENT_SPEC = dict(
+    include_attachments=dict(type="bool", default=True),
+    dest=dict(type="path"),
+    max_age=dict(type="raw"),
+    download=dict(type="bool", default=True),
+    on_frequency_limit=dict(type="str", default="use_latest", choices=["use_latest", "skip", "fail"]),
+    verify=dict(type="str", default="structure", choices=["structure", "full"]),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="raw", default="8h"),
+    poll_interval=dict(type="raw", default="30s"),
+)
+
+COLLECTION_VERSION = "0.1.0"
+
+
+def build_params(module):
+    p = module.params
+    params = dict(p)
+    try:
+        params["max_age"] = parse_duration(p["max_age"], "max_age") if p["max_age"] not in (None, "") else None
+        params["wait_timeout"] = parse_duration(p["wait_timeout"], "wait_timeout")
+        params["poll_interval"] = parse_duration(p["poll_interval"], "poll_interval")
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if params["poll_interval"] <= 0:
+        module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % p["poll_interval"])
+    if p["deployment"] != "cloud":
+        module.fail_json(msg="deployment: %s is not implemented yet in confluence_backup; only cloud is." %
+                         p["deployment"])
+    dest = p.get("dest")
+    if p["download"] and not dest:
+        module.fail_json(msg="dest is required when download is true: name the folder where backups are kept.")
+    if dest:
+        if os.path.exists(dest) and not os.path.isdir(dest):
+            module.fail_json(msg="dest %s exists and is not a folder." % dest)
+        if not os.path.exists(dest) and not module.check_mode:
+            try:
+                os.makedirs(dest, 0o700)
+            except OSError as exc:
+                module.fail_json(msg="Could not create dest %s: %s" % (dest, exc))
+        elif os.path.isdir(dest) and not os.access(dest, os.W_OK | os.X_OK) and not module.check_mode:
+            module.fail_json(msg="dest %s is not writable by this user." % dest)
+    params["check_mode"] = module.check_mode
+    return params
+
+
+def main():
+    module = AtlassianModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = build_params(module)
+
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import (
+        BackupFailed,
+        CloudBackup,
+    )
+
+    def run(mod):
+        job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
+        try:
+            return job.run()
+        except BackupFailed as exc:
+            fields = dict(exc.fields)
+            fields["http_retries"] = mod.http_retries
+            fields.pop("msg", None)
+            mod.fail_json(msg=mod.client().redact(exc.msg), **fields)
+
+    result = module.run_guarded(run, "back up %s" % params["url"])
+    result["http_retries"] = module.http_retries
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A faithful local emulator of the Atlassian backup APIs, for tests and the demo."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def build(config=None, host="127.0.0.1"):
+    """An Emulator with every API module registered."""
+    from atlassian_emulator.core import Emulator
+    from atlassian_emulator.obm import ObmApi
+    emulator = Emulator(config, host=host)
+    emulator.apis.append(ObmApi(emulator))
+    return emulator

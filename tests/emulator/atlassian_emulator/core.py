@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Emulator core: two HTTP servers on loopback (the site and the media host),
+basic auth, a control API for tests, fault injection, and signed media links.
+
+Each emulated API is one module (``obm.py`` for the Confluence Cloud backup
+manager) that registers its routes on the site and, if it serves files, hands
+them to the media host through :meth:`Emulator.sign_media_link`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import asyncio
+import base64
+import copy
+import email.utils
+import hashlib
+import hmac
+import json
+import re
+import time
+
+from aiohttp import web
+
+DEFAULT_CONFIG = {
+    # Credentials the site accepts: e-mail -> API token.
+    "users": {"admin@example.com": "emulator-token"},
+    "site_name": "example.atlassian.net",
+    "cloud_id": "6c7a6f55-1b7e-4a3e-9a55-08edb3a15371",
+    # Confluence Cloud backup manager (obm.py)
+    "backup_size": 1024 * 1024,
+    "backup_seed": 1,
+    "backup_seconds": 3.0,          # trigger -> COMPLETE
+    "queued_seconds": 0.5,          # the seed's "size 0, time 0" body right after the trigger
+    "fail_at_percent": None,        # a backup that fails when it reaches this percentage
+    "failed_message": "Backup failed: an unexpected error occurred while exporting attachments",
+    "frequency_limit_seconds": 86400,
+    "frequency_text": "reference",  # reference | seed | legacy500 | jira412
+    "percentage_style": "plain",    # plain "66" | percent "66%" | legacy "Estimated progress: 66 %"
+    "filename_style": "filestore",  # filestore "temp/filestore/<uuid>" | bare "<uuid>"
+    "report_size": False,           # seed 000: size stays 0 even when COMPLETE
+    "runbackup_body": "cloud_history",  # cloud_history (seed 000) | empty (reference 1.1)
+    "retention_seconds": 14 * 86400,
+    "outdated_seconds": 7 * 86400,
+    # media host
+    "link_ttl_seconds": 600,
+    "media_chunk": 1024 * 1024,
+}
+
+FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json")
+
+
+class Emulator(object):
+    def __init__(self, config=None, host="127.0.0.1"):
+        self.host = host
+        self.initial_config = copy.deepcopy(DEFAULT_CONFIG)
+        self.initial_config.update(config or {})
+        self.secret = b"emulator-media-signing-key"
+        self.site_port = None
+        self.media_port = None
+        self._runners = []
+        self.apis = []
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self, config=None):
+        self.config = copy.deepcopy(self.initial_config)
+        if config:
+            self.config.update(config)
+        self.clock_offset = 0.0
+        self.faults = []
+        self.requests = []
+        self.media_log = []
+        self.fault_log = []
+        for api in self.apis:
+            api.reset()
+
+    def now(self):
+        return time.time() + self.clock_offset
+
+    def record(self, request, host):
+        entry = {"host": host, "method": request.method, "path": request.path,
+                 "query": request.query_string, "authorization": "Authorization" in request.headers,
+                 "time": self.now()}
+        self.requests.append(entry)
+        return entry
+
+    def count(self, method, path_fragment, host="site"):
+        return sum(1 for r in self.requests if r["host"] == host and r["method"] == method
+                   and path_fragment in r["path"])
+
+    # ----------------------------------------------------------------- faults
+    def take_fault(self, request, host, kinds):
+        """The first armed fault rule that matches this request, consumed once."""
+        for rule in self.faults:
+            if rule.get("kind", "http") not in kinds:
+                continue
+            if rule.get("host", "site") != host:
+                continue
+            if rule.get("method") and rule["method"].upper() != request.method:
+                continue
+            if rule.get("match") and not re.search(rule["match"], request.path):
+                continue
+            if rule.get("remaining", 1) <= 0:
+                continue
+            rule["remaining"] = rule.get("remaining", 1) - 1
+            self.fault_log.append({"kind": rule.get("kind", "http"), "path": request.path, "host": host})
+            return rule
+        return None
+
+    def set_faults(self, faults):
+        armed = []
+        for rule in faults:
+            rule = dict(rule)
+            kind = rule.get("kind", "http")
+            if kind not in FAULT_KINDS:
+                raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(FAULT_KINDS)))
+            rule["remaining"] = int(rule.get("count", 1))
+            armed.append(rule)
+        self.faults = armed
+
+    # ------------------------------------------------------------------- auth
+    def check_basic_auth(self, request):
+        header = request.headers.get("Authorization", "")
+        if not header.lower().startswith("basic "):
+            return None
+        try:
+            user, _, token = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        expected = self.config["users"].get(user)
+        if expected is not None and hmac.compare_digest(expected, token):
+            return user
+        return None
+
+    @staticmethod
+    def unauthorized():
+        # Confluence's answer to a REST call whose credentials it does not accept.
+        return web.json_response(
+            {"statusCode": 401, "data": {"authorized": False, "valid": True, "errors": [], "successful": False},
+             "message": "Client must be authenticated to access this resource."},
+            status=401, headers={"WWW-Authenticate": 'Basic realm="protected-area"'})
+
+    # ------------------------------------------------------------ media links
+    def sign_media_link(self, file_id, name):
+        expires = int(self.now() + float(self.config["link_ttl_seconds"]))
+        sig = hmac.new(self.secret, ("%s|%d" % (file_id, expires)).encode("ascii"), hashlib.sha256).hexdigest()
+        token = base64.urlsafe_b64encode(json.dumps({"exp": expires, "sub": file_id, "sig": sig}).encode()).decode()
+        return "http://%s:%d/file/%s/binary?token=%s&client=%s&dl=true&name=%s" % (
+            self.host, self.media_port, file_id, token.rstrip("="), "emulator-client", name)
+
+    def check_media_token(self, file_id, token):
+        """None when valid, else the reason."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+            expires = int(data["exp"])
+            sig = data["sig"]
+        except (ValueError, KeyError, TypeError):
+            return "invalid"
+        good = hmac.new(self.secret, ("%s|%d" % (file_id, expires)).encode("ascii"), hashlib.sha256).hexdigest()
+        if data.get("sub") != file_id or not hmac.compare_digest(good, sig):
+            return "invalid"
+        if self.now() > expires:
+            return "expired"
+        return None
+
+    # ------------------------------------------------------------ middleware
+    def fault_middleware(self, host):
+        @web.middleware
+        async def middleware(request, handler):
+            if request.path.startswith("/_emulator"):
+                return await handler(request)
+            self.record(request, host)
+            rule = self.take_fault(request, host, ("http", "delay"))
+            if rule is not None and rule.get("kind") == "delay":
+                await asyncio.sleep(float(rule.get("seconds", 1)))
+            elif rule is not None:
+                headers = {}
+                if rule.get("retry_after") is not None:
+                    value = str(rule["retry_after"])
+                    if value.startswith("date:"):
+                        value = email.utils.formatdate(self.now() + float(value[5:]), usegmt=True)
+                    headers["Retry-After"] = value
+                status = int(rule.get("status", 503))
+                body = rule.get("body")
+                if body is None:
+                    body = {429: '{"message":"Rate limit exceeded."}',
+                            503: "<html><body><h1>503 Service Unavailable</h1></body></html>",
+                            500: '{"statusCode":500,"message":"Internal Server Error"}'}.get(status, "error")
+                return web.Response(status=status, text=body, headers=headers,
+                                    content_type=rule.get("content_type") or (
+                                        "application/json" if body.startswith("{") else "text/html"))
+            return await handler(request)
+        return middleware
+
+    # --------------------------------------------------------------- control
+    def state(self):
+        data = {
+            "site_url": "http://%s:%d" % (self.host, self.site_port),
+            "media_url": "http://%s:%d" % (self.host, self.media_port),
+            "config": self.config,
+            "clock_offset": self.clock_offset,
+            "requests": self.requests,
+            "media_log": self.media_log,
+            "fault_log": self.fault_log,
+            "faults_remaining": [dict(r) for r in self.faults if r.get("remaining", 0) > 0],
+        }
+        for api in self.apis:
+            data.update(api.state())
+        return data
+
+    def control_routes(self):
+        routes = web.RouteTableDef()
+
+        @routes.get("/_emulator/state")
+        async def get_state(request):
+            loop = asyncio.get_running_loop()
+            for api in self.apis:
+                await loop.run_in_executor(None, api.prepare_state)
+            return web.json_response(self.state())
+
+        @routes.post("/_emulator/reset")
+        async def post_reset(request):
+            body = await _json(request)
+            self.reset(body.get("config"))
+            return web.json_response({"ok": True})
+
+        @routes.post("/_emulator/config")
+        async def post_config(request):
+            body = await _json(request)
+            self.config.update(body)
+            return web.json_response({"ok": True, "config": self.config})
+
+        @routes.post("/_emulator/faults")
+        async def post_faults(request):
+            body = await _json(request)
+            try:
+                self.set_faults(body.get("faults", []))
+            except ValueError as exc:
+                return web.json_response({"ok": False, "error": str(exc)}, status=400)
+            return web.json_response({"ok": True})
+
+        @routes.post("/_emulator/advance")
+        async def post_advance(request):
+            body = await _json(request)
+            self.clock_offset += float(body.get("seconds", 0))
+            return web.json_response({"ok": True, "clock_offset": self.clock_offset})
+
+        return routes
+
+    # ---------------------------------------------------------------- serving
+    async def start(self, site_port=0, media_port=0):
+        site = web.Application(middlewares=[self.fault_middleware("site")], client_max_size=1024 * 1024)
+        media = web.Application(middlewares=[self.fault_middleware("media")])
+        site.add_routes(self.control_routes())
+        from atlassian_emulator.media import media_routes
+        media.add_routes(media_routes(self))
+        for api in self.apis:
+            site.add_routes(api.routes())
+        for app, port, attr in ((media, media_port, "media_port"), (site, site_port, "site_port")):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            tcp = web.TCPSite(runner, self.host, port)
+            await tcp.start()
+            setattr(self, attr, runner.addresses[0][1])
+            self._runners.append(runner)
+
+    async def stop(self):
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners = []
+
+
+async def _json(request):
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

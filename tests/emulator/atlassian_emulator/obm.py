@@ -1,0 +1,267 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Confluence Cloud backup manager ("OBM"), as seed 000 and the reference describe it.
+
+* ``POST /wiki/rest/obm/1.0/runbackup``: 200 with the ``CloudHistory{...}``
+  text of seed 000 (or an empty body), 406 with the frequency-limit text in
+  the forms seen in the wild, 406 "Backup is already in progress" while a
+  backup runs (the exact text was never quoted anywhere; this one follows the
+  seed's CloudHistory form, and the module must not depend on it).
+* ``GET /wiki/rest/obm/1.0/getprogress`` (and ``.json``): the fields of seed
+  000: right after a trigger the bare ``size 0 / time 0`` body, then
+  ``PROCESSING`` with ``alternativePercentage``, then ``COMPLETE`` with
+  ``fileName``, or ``FAILED`` with ``failedMessage``. Without an
+  ``Accept: application/json`` header, ``getprogress`` answers the legacy XML
+  ``<backupresult .../>`` form.
+* ``GET /wiki/download/<fileName>``: 302 to the media host with a signed,
+  expiring ``token=``; the site keeps one backup, for ``retention_seconds``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import uuid
+from xml.sax.saxutils import quoteattr
+
+from aiohttp import web
+
+from atlassian_emulator.zipstream import BackupZip
+
+RUNBACKUP = "/wiki/rest/obm/1.0/runbackup"
+
+
+def _fmt_wait(seconds, style):
+    seconds = max(0, int(seconds))
+    hours, minutes = seconds // 3600, (seconds % 3600) // 60
+    if style == "seed":
+        # Seed 000 printed it with its spaces lost.
+        return "Backupfrequencyislimited.Youcannotmakeanotherbackuprightnow.Approximatetimetillnextallowedbackup: " \
+               "%dhoursand%dminutes" % (hours, minutes)
+    if style == "jira412":
+        return ('{"error":"Backup frequency is limited. You cannot make another backup right now. Approximate time '
+                'until next allowed backup: %dh %dm"}' % (hours, minutes))
+    return ("Backup frequency is limited. You can not make another backup right now. Approximate time till next "
+            "allowed backup: %dh %dm" % (hours, minutes))
+
+
+class ObmApi(object):
+    name = "obm"
+
+    def __init__(self, emulator):
+        self.em = emulator
+        self.reset()
+
+    def reset(self):
+        self.backup = None          # the site's one backup job
+        self.last_trigger = None    # emulator time of the last accepted runbackup
+        self._zip_cache = {}
+
+    # ------------------------------------------------------------ the backup
+    def new_backup(self, started, include_attachments=True, duration=None, fail_at=None):
+        cfg = self.em.config
+        self.backup = {
+            "id": str(uuid.UUID(int=(int(started * 1000) << 32) | (cfg["backup_seed"] & 0xFFFFFFFF) | (1 << 127))),
+            "started": started,
+            "duration": float(cfg["backup_seconds"] if duration is None else duration),
+            "queued": float(cfg["queued_seconds"]),
+            "fail_at": cfg["fail_at_percent"] if fail_at is None else fail_at,
+            "failed_message": cfg["failed_message"],
+            "attachments": include_attachments,
+            "size": int(cfg["backup_size"]),
+            "seed": int(cfg["backup_seed"]),
+        }
+        return self.backup
+
+    def zip_for(self, backup):
+        key = (backup["size"], backup["seed"])
+        if key not in self._zip_cache:
+            self._zip_cache = {key: BackupZip(backup["size"], seed=backup["seed"],
+                                              created=int(backup["started"] + backup["duration"]),
+                                              site=self.em.config["site_name"])}
+        return self._zip_cache[key]
+
+    def phase(self, now=None):
+        """(state, percentage) of the current backup: none|queued|running|complete|failed|expired."""
+        b = self.backup
+        if b is None:
+            return "none", None
+        now = self.em.now() if now is None else now
+        elapsed = now - b["started"]
+        pct = 100 if b["duration"] <= 0 else min(100, int(100 * elapsed / b["duration"]))
+        if b["fail_at"] is not None and pct >= int(b["fail_at"]):
+            return "failed", int(b["fail_at"])
+        if elapsed < b["queued"] and elapsed < b["duration"]:
+            return "queued", 0
+        if elapsed < b["duration"]:
+            return "running", pct
+        if elapsed > b["duration"] + float(self.em.config["retention_seconds"]):
+            return "expired", 100
+        return "complete", 100
+
+    def file_name(self):
+        if self.em.config["filename_style"] == "bare":
+            return self.backup["id"]
+        return "temp/filestore/" + self.backup["id"]
+
+    def _pct(self, pct):
+        style = self.em.config["percentage_style"]
+        if style == "percent":
+            return "%d%%" % pct
+        if style == "legacy":
+            return "Estimated progress: %d %%" % pct
+        return "%d" % pct
+
+    def progress_body(self):
+        state, pct = self.phase()
+        now_ms = int(self.em.now() * 1000)
+        body = {"size": 0, "concurrentBackupInProgress": False, "time": 0, "isOutdated": False}
+        if state in ("none", "queued", "expired"):
+            return body
+        b = self.backup
+        if state == "running":
+            body.update(currentStatus="PROCESSING", alternativePercentage=self._pct(pct), time=now_ms)
+        elif state == "failed":
+            body.update(currentStatus="FAILED", alternativePercentage=self._pct(pct),
+                        time=int((b["started"] + b["duration"] * pct / 100.0) * 1000),
+                        failedMessage=b["failed_message"])
+        else:
+            done = b["started"] + b["duration"]
+            body.update(fileName=self.file_name(), currentStatus="COMPLETE", alternativePercentage=self._pct(100),
+                        time=int(done * 1000),
+                        isOutdated=(self.em.now() - done) > float(self.em.config["outdated_seconds"]))
+            if self.em.config["report_size"]:
+                body["size"] = b["size"]
+        body = dict((k, body[k]) for k in ("fileName", "size", "currentStatus", "alternativePercentage",
+                                           "concurrentBackupInProgress", "time", "isOutdated", "failedMessage")
+                    if k in body)
+        return body
+
+    def cloud_history(self, status):
+        b = self.backup
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(b["started"])) + ".398721536Z"
+        return ("Backup is already in progress. CloudHistory{cloudId='%s', status='%s', backupId='mplus-%s', "
+                "creationTime='%s', lastModifiedTime='%s', hasAttachments=%s}" % (
+                    self.em.config["cloud_id"], status, b["id"], stamp, stamp,
+                    "true" if b["attachments"] else "false"))
+
+    def media_file(self, file_id):
+        """The bytes behind a signed media link, or None."""
+        if self.backup is not None and self.backup["id"] == file_id and self.phase()[0] == "complete":
+            return self.zip_for(self.backup)
+        return None
+
+    # ---------------------------------------------------------- test control
+    def prepare_state(self):
+        if self.backup is not None and self.phase()[0] == "complete":
+            self.zip_for(self.backup).sha256()
+
+    def state(self):
+        data = {"backup": None, "last_trigger": self.last_trigger,
+                "runbackup_posts": self.em.count("POST", RUNBACKUP),
+                "progress_gets": self.em.count("GET", "/wiki/rest/obm/1.0/getprogress")}
+        if self.backup is not None:
+            phase, pct = self.phase()
+            data["backup"] = dict(self.backup, phase=phase, percentage=pct, file_name=self.file_name())
+            if phase == "complete":
+                data["backup"]["sha256"] = self.zip_for(self.backup).sha256()
+        return data
+
+    # ---------------------------------------------------------------- routes
+    def routes(self):
+        routes = web.RouteTableDef()
+        em = self.em
+
+        @routes.post(RUNBACKUP)
+        async def runbackup(request):
+            if em.check_basic_auth(request) is None:
+                return em.unauthorized()
+            try:
+                body = await request.json()
+            except ValueError:
+                body = {}
+            now = em.now()
+            state, _pct = self.phase(now)
+            if state in ("queued", "running"):
+                return web.Response(status=406, text=self.cloud_history("IN_PROGRESS"), content_type="text/plain")
+            window = float(em.config["frequency_limit_seconds"])
+            if self.last_trigger is not None and now - self.last_trigger < window:
+                remaining = window - (now - self.last_trigger)
+                style = em.config["frequency_text"]
+                status = {"legacy500": 500, "jira412": 412}.get(style, 406)
+                return web.Response(status=status, text=_fmt_wait(remaining, style),
+                                    content_type="application/json" if style == "jira412" else "text/plain")
+            attachments = str((body or {}).get("cbAttachments", "true")).lower() == "true"
+            self.new_backup(now, include_attachments=attachments)
+            self.last_trigger = now
+            if em.config["runbackup_body"] == "empty":
+                return web.Response(status=200)
+            return web.Response(status=200, text=self.cloud_history("QUEUED"), content_type="text/plain")
+
+        async def getprogress(request):
+            if em.check_basic_auth(request) is None:
+                return em.unauthorized()
+            rule = em.take_fault(request, "site", ("non_json", "truncate_json"))
+            if rule is not None and rule["kind"] == "non_json":
+                return web.Response(status=200, content_type="text/html",
+                                    text="<!DOCTYPE html><html><head><title>Log in with Atlassian account</title>"
+                                         "</head><body>Redirecting...</body></html>")
+            body = self.progress_body()
+            if rule is not None:
+                import json as _json
+                text = _json.dumps(body)
+                return web.Response(status=200, content_type="application/json", text=text[:len(text) // 2])
+            wants_json = request.path.endswith(".json") or "json" in request.headers.get("Accept", "")
+            if not wants_json:
+                attrs = " ".join("%s=%s" % (k, quoteattr(str(v).lower() if isinstance(v, bool) else str(v)))
+                                 for k, v in body.items())
+                return web.Response(status=200, content_type="application/xml",
+                                    text='<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                                         "<backupresult %s/>" % attrs)
+            return web.json_response(body)
+
+        routes.get("/wiki/rest/obm/1.0/getprogress")(getprogress)
+        routes.get("/wiki/rest/obm/1.0/getprogress.json")(getprogress)
+
+        @routes.get("/wiki/download/{name:.+}")
+        async def download(request):
+            if em.check_basic_auth(request) is None:
+                return em.unauthorized()
+            name = request.match_info["name"]
+            state, _pct = self.phase()
+            if state == "complete" and name == "temp/filestore/" + self.backup["id"]:
+                location = em.sign_media_link(self.backup["id"], "Confluence-backup-%s.zip" % self.backup["id"][:8])
+                raise web.HTTPFound(location)
+            return web.Response(status=404, content_type="text/html",
+                                text="<!DOCTYPE html><html><head><title>Page not found - Confluence</title></head>"
+                                     "<body><h1>Page not found</h1></body></html>")
+
+        @routes.post("/_emulator/obm/backup")
+        async def seed_backup(request):
+            """Put the site in a state: a completed backup of some age, a running one, a failed one,
+            and/or an active frequency limit."""
+            body = await request.json()
+            now = em.now()
+            state = body.get("state")
+            if state == "none":
+                self.backup = None
+            elif state == "complete":
+                age = float(body.get("age_seconds", 3600))
+                self.new_backup(now - age - float(em.config["backup_seconds"]), duration=em.config["backup_seconds"])
+            elif state == "running":
+                duration = float(body.get("duration", em.config["backup_seconds"]))
+                elapsed = float(body.get("elapsed", 0.0))
+                self.new_backup(now - elapsed, duration=duration, fail_at=body.get("fail_at"))
+                self.backup["queued"] = 0.0
+            elif state == "failed":
+                self.new_backup(now - 10, duration=5, fail_at=int(body.get("percent", 50)))
+            if "last_trigger_age_seconds" in body:
+                age = body["last_trigger_age_seconds"]
+                self.last_trigger = None if age is None else now - float(age)
+            elif state in ("complete", "running", "failed"):
+                self.last_trigger = self.backup["started"]
+            return web.json_response(self.state())
+
+        return routes

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A valid zip archive of an exact size, generated on the fly.
+
+The archive is described as a list of segments (header bytes, small files, and
+large members whose bytes repeat a 1 MiB random pattern), so any byte range can
+be produced without building the file: a 4 GiB backup needs about 2 MiB of
+memory and no disk. Members are STORED (no compression) with correct CRC-32s;
+ZIP64 records are added when offsets pass 4 GiB, so ``zipfile`` (and ``unzip``)
+read it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import random
+import struct
+import zlib
+
+PATTERN_SIZE = 1024 * 1024
+BLOB_MAX = 512 * 1024 * 1024
+ZIP64_LIMIT = 0xFFFFFFFF
+DOS_TIME = (0, 0)  # filled per archive
+MIN_SIZE = 4096
+
+
+def _dos_datetime(epoch):
+    import time
+    t = time.gmtime(epoch)
+    dos_time = (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
+    dos_date = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
+    return dos_time, dos_date
+
+
+class BackupZip(object):
+    """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
+
+    def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net"):
+        if size < MIN_SIZE:
+            raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
+        self.size = int(size)
+        self.seed = seed
+        rnd = random.Random(seed)
+        self.pattern = bytes(rnd.getrandbits(8) for _ in range(256)) * (PATTERN_SIZE // 256)
+        # Make the pattern non-periodic at 256 bytes: mix in a second stream.
+        self.pattern = bytes(bytearray((b ^ (i * 131 + seed) & 0xFF) for i, b in enumerate(self.pattern[:4096]))) + \
+            self.pattern[4096:]
+        self.double = memoryview(self.pattern + self.pattern)
+        self.dos_time, self.dos_date = _dos_datetime(created)
+        self.small = [
+            ("entities.xml", self._entities_xml(site, seed)),
+            ("exportDescriptor.properties", ("#Confluence site export\nexportType=all\nsource=cloud\n"
+                                             "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
+                                             "backupAttachments=true\n" % seed).encode("ascii")),
+        ]
+        self._crc_cache = {}
+        self.segments = self._layout()
+        self._sha256 = None
+
+    @staticmethod
+    def _entities_xml(site, seed):
+        body = ['<?xml version="1.0" encoding="UTF-8"?>', '<hibernate-generic datetime="2026-01-01 00:00:00">']
+        for i in range(20):
+            body.append('<object class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id>'
+                        '<property name="title"><![CDATA[Page %d of %s]]></property></object>' % (seed * 1000 + i, i,
+                                                                                               site))
+        body.append("</hibernate-generic>")
+        return ("\n".join(body) + "\n").encode("utf-8")
+
+    # ----------------------------------------------------------------- layout
+    def _blob_crc(self, length):
+        if length not in self._crc_cache:
+            crc = 0
+            full, rest = divmod(length, PATTERN_SIZE)
+            for _ in range(full):
+                crc = zlib.crc32(self.pattern, crc)
+            crc = zlib.crc32(self.pattern[:rest], crc)
+            self._crc_cache[length] = crc & 0xFFFFFFFF
+        return self._crc_cache[length]
+
+    def _plan(self, blob_sizes):
+        """Segments for the given blob sizes: list of (kind, length, payload)."""
+        members = [(name, len(data), zlib.crc32(data) & 0xFFFFFFFF, ("bytes", data)) for name, data in self.small]
+        for index, length in enumerate(blob_sizes):
+            members.append(("attachments/%d/%d/data.bin" % (index // 100, index), length, None, ("pattern", length)))
+        segments = []
+        offset = 0
+        central = []
+        for name, length, crc, payload in members:
+            if crc is None:
+                crc = self._blob_crc(length)
+            name_b = name.encode("ascii")
+            local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, self.dos_time, self.dos_date, crc,
+                                length, length, len(name_b), 0) + name_b
+            segments.append(("bytes", local))
+            segments.append(payload)
+            central.append((name_b, length, crc, offset))
+            offset += len(local) + length
+        cd_start = offset
+        cd = []
+        for name_b, length, crc, local_offset in central:
+            extra = b""
+            off_field = local_offset
+            if local_offset >= ZIP64_LIMIT:
+                extra = struct.pack("<HHQ", 0x0001, 8, local_offset)
+                off_field = ZIP64_LIMIT
+            version = 45 if extra else 20
+            cd.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, version, version, 0, 0, self.dos_time,
+                                  self.dos_date, crc, length, length, len(name_b), len(extra), 0, 0, 0, 0o100600 << 16,
+                                  off_field) + name_b + extra)
+        cd_bytes = b"".join(cd)
+        count = len(central)
+        tail = b""
+        need64 = cd_start >= ZIP64_LIMIT or cd_start + len(cd_bytes) >= ZIP64_LIMIT or count >= 0xFFFF
+        if need64:
+            z64_offset = cd_start + len(cd_bytes)
+            tail += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, len(cd_bytes), cd_start)
+            tail += struct.pack("<IIQI", 0x07064B50, 0, z64_offset, 1)
+            tail += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
+                                min(len(cd_bytes), ZIP64_LIMIT), ZIP64_LIMIT, 0)
+        else:
+            tail += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(cd_bytes), cd_start, 0)
+        segments.append(("bytes", cd_bytes + tail))
+        return segments
+
+    @staticmethod
+    def _total(segments):
+        return sum(len(p[1]) if p[0] == "bytes" else p[1] for p in segments)
+
+    def _layout(self):
+        overhead = self._total(self._plan([]))
+        blobs = []
+        # Converge: overhead depends on the number of blobs and on ZIP64 records.
+        for _ in range(6):
+            data = self.size - overhead
+            if data < 0:
+                raise ValueError("backup size %d is too small" % self.size)
+            count = max(1, -(-data // BLOB_MAX))
+            base, extra = divmod(data, count)
+            blobs = [base + (1 if i < extra else 0) for i in range(count)]
+            segments = self._plan(blobs)
+            total = self._total(segments)
+            if total == self.size:
+                return self._index(segments)
+            overhead += total - self.size
+        raise ValueError("could not lay out a zip of %d bytes" % self.size)
+
+    @staticmethod
+    def _index(segments):
+        indexed = []
+        start = 0
+        for kind, payload in segments:
+            length = len(payload) if kind == "bytes" else payload
+            indexed.append((start, length, kind, payload))
+            start += length
+        return indexed
+
+    # ------------------------------------------------------------------ bytes
+    def iter_range(self, start=0, end=None, chunk=PATTERN_SIZE):
+        """Yield memoryviews covering bytes [start, end) (end exclusive)."""
+        end = self.size if end is None else min(end, self.size)
+        pos = start
+        for seg_start, length, kind, payload in self.segments:
+            seg_end = seg_start + length
+            if seg_end <= pos:
+                continue
+            if seg_start >= end:
+                break
+            while pos < min(seg_end, end):
+                inner = pos - seg_start
+                want = min(seg_end, end) - pos
+                if kind == "bytes":
+                    piece = memoryview(payload)[inner:inner + min(want, chunk)]
+                else:
+                    p = inner % PATTERN_SIZE
+                    piece = self.double[p:p + min(want, chunk, PATTERN_SIZE)]
+                yield piece
+                pos += len(piece)
+
+    def read(self, start, length):
+        return b"".join(bytes(p) for p in self.iter_range(start, start + length))
+
+    def sha256(self):
+        if self._sha256 is None:
+            digest = hashlib.sha256()
+            for piece in self.iter_range():
+                digest.update(piece)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
