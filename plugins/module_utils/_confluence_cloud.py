@@ -39,8 +39,10 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter impor
     RUNNING,
     JobFailed,
     WaitTimeout,
+    is_transient,
     poll_until,
 )
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError
 
 PRODUCT = "confluence"
 
@@ -116,6 +118,25 @@ class CloudBackup(object):
                 return manifest
         return None
 
+    def _progress_now(self, attempts=6):
+        """Read the progress once, riding out non-JSON bodies and transient errors.
+
+        Real sites sometimes answer an HTML page or an empty body for a while
+        (reference 1.3); up to ``attempts`` reads, ``poll_interval`` apart.
+        """
+        last = None
+        for attempt in range(attempts):
+            try:
+                return self.api.progress()
+            except AtlassianError as exc:
+                if not is_transient(exc):
+                    raise
+                last = exc
+                self.log("getprogress: %s (read %d of %d)" % (exc.message, attempt + 1, attempts))
+                if attempt + 1 < attempts:
+                    self.sleep(self.p["poll_interval"])
+        raise last
+
     def _set_progress(self, progress):
         self.result.update(status=progress["state"], service_status=progress.get("status"),
                            percentage=progress.get("percentage"))
@@ -133,7 +154,7 @@ class CloudBackup(object):
                                    p["dest"], self.label, fresh.get("backup_time"), format_duration(p["max_age"])))
             return self.result
 
-        progress = self.api.progress()
+        progress = self._progress_now()
         self._set_progress(progress)
 
         if progress["state"] == obm.RUNNING:
@@ -154,12 +175,12 @@ class CloudBackup(object):
                               how="Started a new backup of %s." % self.label)
 
         if refusal["kind"] == "in_progress":
-            return self._join(self.api.progress(), baseline=None, triggered=False,
+            return self._join(self._progress_now(), baseline=None, triggered=False,
                               how="The site said a backup is already in progress; joined it.")
         if refusal["kind"] == "frequency_limited":
             return self._frequency_limited(refusal)
         # Some other refusal: a backup may have started elsewhere in between.
-        progress = self.api.progress()
+        progress = self._progress_now()
         if progress["state"] == obm.RUNNING:
             return self._join(progress, baseline=None, triggered=False,
                               how="The site refused a new backup (HTTP %s) while one was running; joined it." %
@@ -197,7 +218,7 @@ class CloudBackup(object):
             self.result["msg"] = "%s%s Skipped (on_frequency_limit: skip)." % (quote, when)
             return self.result
         # use_latest: download the newest completed backup the site still holds.
-        progress = self.api.progress()
+        progress = self._progress_now()
         self._set_progress(progress)
         self.result["status"] = "frequency_limited"
         if progress["state"] == obm.RUNNING:

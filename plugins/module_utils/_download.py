@@ -255,7 +255,8 @@ class Downloader(object):
             if fd is not None:
                 os.close(fd)
                 fd = None
-            if not exc.resumable:
+            if not exc.resumable or not os.path.exists(part) or os.path.getsize(part) == 0:
+                # Nothing worth resuming: leave no partial file behind.
                 _remove(part, state_path)
             raise
         except (OSError, IOError) as exc:

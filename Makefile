@@ -1,0 +1,71 @@
+# atlassian_ops.backup: the README's commands. `make demo`, `make test`, `make bench`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAGE_ROOT := $(CURDIR)/.build
+STAGE := $(STAGE_ROOT)/ansible_collections/atlassian_ops/backup
+export ANSIBLE_COLLECTIONS_PATH := $(STAGE_ROOT)
+export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_HOST_KEY_CHECKING := 0
+
+.PHONY: help venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench clean
+
+help:
+	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
+	@echo "make test   - sanity, lint, unit and integration tests (everything CI runs)"
+	@echo "make bench  - download throughput against curl, and peak memory"
+
+$(VENV)/.installed: tests/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# ansible-test and ansible need the collection at ansible_collections/<ns>/<name> (a real copy).
+stage: venv
+	@rm -rf $(STAGE) && mkdir -p $(STAGE)
+	@git ls-files -z -co --exclude-standard | $(BIN)/python -c 'import os,shutil,sys; \
+	  [ (os.makedirs(os.path.dirname(os.path.join(sys.argv[1], p)) or ".", exist_ok=True), shutil.copy2(p, os.path.join(sys.argv[1], p))) \
+	    for p in sys.stdin.read().split("\0") if p and os.path.isfile(p) ]' $(STAGE)
+
+demo: stage
+	@bash tests/tools/demo.sh
+
+sanity: stage
+	@mkdir -p $(HOME)/.ansible/test/cache
+	@ver=$$($(BIN)/python -c 'import re,ansible_test._internal.python_requirements as m,inspect; print(re.search(r"pip=.(\d+\.\d+(?:\.\d+)?)", inspect.getsource(m)).group(1).replace(".","_"))'); \
+	  cp tests/tools/get_pip_standin.py $(HOME)/.ansible/test/cache/get_pip_$$ver.py
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity --python 3.11 --color no
+
+lint: stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/ansible-lint --profile production --offline
+
+docs-lint: stage
+	cd $(STAGE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+build: stage
+	cd $(STAGE) && $(BIN)/ansible-galaxy collection build --force --output-path $(CURDIR)/dist
+
+units: stage
+	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider ansible_collections/atlassian_ops/backup/tests/unit
+
+e2e: stage
+	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 ansible_collections/atlassian_ops/backup/tests/e2e
+
+test: sanity lint docs-lint changelog-lint build
+	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
+	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
+
+bench: stage
+	$(BIN)/python benchmarks/download_bench.py
+
+clean:
+	rm -rf $(STAGE_ROOT) dist tests/output

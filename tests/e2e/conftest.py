@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration harness: a real emulator over loopback and real ansible-playbook runs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(os.path.dirname(HERE))
+COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
+EMULATOR_PATH = os.path.join(COLLECTION, "tests", "emulator")
+PLAYBOOKS = os.path.join(HERE, "playbooks")
+
+# Canary credentials: used by every test; no output, result or file may contain them.
+CANARY_USER = "backup-bot@example.com"
+CANARY_TOKEN = "CANARY-tok-7f3a9c1e5b2d4f60a8e1"
+
+
+class Emulator(object):
+    def __init__(self, workdir):
+        self.ready = os.path.join(workdir, "emulator.json")
+        env = dict(os.environ, PYTHONPATH=EMULATOR_PATH)
+        config = os.path.join(workdir, "emulator-config.json")
+        with open(config, "w") as handle:
+            json.dump({"users": {CANARY_USER: CANARY_TOKEN}, "backup_seconds": 1.5, "queued_seconds": 0.3,
+                       "backup_size": 3 * 1024 * 1024 + 123}, handle)
+        self.log = open(os.path.join(workdir, "emulator.log"), "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--ready-file", self.ready,
+                                      "--config", config], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while not os.path.exists(self.ready):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the emulator did not start; see %s" % self.log.name)
+            time.sleep(0.05)
+        with open(self.ready) as handle:
+            info = json.load(handle)
+        self.url = info["site_url"]
+        self.media_url = info["media_url"]
+
+    def control(self, path, body=None):
+        if body is None:
+            response = requests.get(self.url + "/_emulator/" + path, timeout=60)
+        else:
+            response = requests.post(self.url + "/_emulator/" + path, json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def state(self):
+        return self.control("state")
+
+    def reset(self, **config):
+        return self.control("reset", {"config": config})
+
+    def faults(self, *rules):
+        return self.control("faults", {"faults": list(rules)})
+
+    def seed(self, **body):
+        return self.control("obm/backup", body)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def emulator_session(tmp_path_factory):
+    emu = Emulator(str(tmp_path_factory.mktemp("emulator")))
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emulator(emulator_session):
+    emulator_session.reset()
+    return emulator_session
+
+
+class PlaybookRun(object):
+    def __init__(self, proc, result, output):
+        self.rc = proc.returncode
+        self.result = result
+        self.output = output
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%s, result=%s)\n%s" % (self.rc, json.dumps(self.result, indent=1), self.output[-3000:])
+
+
+@pytest.fixture
+def run_playbook(emulator, tmp_path):
+    """Run a playbook of tests/e2e/playbooks against the emulator; return rc, the module result, the output."""
+    runs = []
+
+    def run(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, **extra_vars):
+        result_file = str(tmp_path / ("result-%d.json" % len(runs)))
+        extra = {"result_file": result_file}
+        extra.update(extra_vars)
+        inventory = tmp_path / "inventory.ini"
+        inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+               os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra)]
+        if check:
+            cmd.append("--check")
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
+        run_env = dict(os.environ)
+        run_env.update({
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+            "ANSIBLE_ATLASSIAN_TEST": "1",
+            "ATLASSIAN_URL": emulator.url,
+            "ATLASSIAN_USERNAME": CANARY_USER,
+            "ATLASSIAN_API_TOKEN": token,
+        })
+        run_env.update(env or {})
+        proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=600)
+        result = None
+        if os.path.exists(result_file):
+            with open(result_file) as handle:
+                result = json.load(handle)
+        outcome = PlaybookRun(proc, result, proc.stdout)
+        runs.append(outcome)
+        return outcome
+
+    run.runs = runs
+    return run
+
+
+@pytest.fixture
+def dest(tmp_path):
+    path = tmp_path / "backups"
+    path.mkdir()
+    return str(path)
+
+
+def all_text_under(path):
+    """(name, text) of every file below path, read as latin-1 so binary files are scanned too."""
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            full = os.path.join(root, name)
+            with open(full, "rb") as handle:
+                yield full, handle.read().decode("latin-1")
+
+
+@pytest.fixture
+def tmpdir_str():
+    return tempfile.mkdtemp()
