@@ -32,6 +32,8 @@ stage: venv
 	@git ls-files -z -co --exclude-standard | $(BIN)/python -c 'import os,shutil,sys; \
 	  [ (os.makedirs(os.path.dirname(os.path.join(sys.argv[1], p)) or ".", exist_ok=True), shutil.copy2(p, os.path.join(sys.argv[1], p))) \
 	    for p in sys.stdin.read().split("\0") if p and os.path.isfile(p) ]' $(STAGE)
+	@# ansible-test lists files with git: give the copy its own index (the outer repo ignores .build/).
+	@cd $(STAGE) && git init -q && git add -A
 
 demo: stage
 	@bash tests/tools/demo.sh
@@ -46,7 +48,7 @@ lint: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/ansible-lint --profile production --offline
 
 docs-lint: stage
-	cd $(STAGE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint

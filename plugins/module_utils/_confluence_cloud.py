@@ -370,4 +370,3 @@ class CloudBackup(object):
         self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, zip verified)." % (
             info["size"], final, info["sha256"])
         return self.result
-

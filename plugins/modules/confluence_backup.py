@@ -24,7 +24,7 @@ description:
     JSON manifest beside it. Files are created with mode C(0600).
   - Interrupted downloads resume with HTTP C(Range), within the run and on the next run.
 author:
-  - atlassian_ops.backup contributors
+  - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:
   - requests >= 2.20 on the host that runs the module (usually C(localhost)).
 extends_documentation_fragment:
@@ -95,15 +95,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Nightly Confluence Cloud backup
-  hosts: localhost
-  gather_facts: false
+- name: Nightly backup, connection set once for every module of the collection
   module_defaults:
     group/atlassian_ops.backup.atlassian:
       url: https://example.atlassian.net
       username: backup-bot@example.com
       api_token: "{{ vault_confluence_api_token }}"
-  tasks:
+  block:
     - name: Take and download a backup unless one younger than 24 h is already there
       atlassian_ops.backup.confluence_backup:
         dest: /srv/backups/confluence
@@ -120,7 +118,7 @@ EXAMPLES = r"""
     include_attachments: false
     on_frequency_limit: skip
 
-- name: Start a backup now and download it in a later job
+- name: Start a backup now and download it in a later job; no_log hides the whole task, token included
   atlassian_ops.backup.confluence_backup:
     url: https://example.atlassian.net
     username: backup-bot@example.com

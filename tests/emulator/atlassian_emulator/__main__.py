@@ -35,8 +35,8 @@ def main(argv=None):
 
     async def serve():
         await emulator.start(args.port, args.media_port)
-        info = {"site_url": "http://%s:%d" % (args.host, emulator.site_port),
-                "media_url": "http://%s:%d" % (args.host, emulator.media_port),
+        info = {"site_url": "http://%s:%s" % (args.host, emulator.site_port),
+                "media_url": "http://%s:%s" % (args.host, emulator.media_port),
                 "pid": os.getpid()}
         if args.ready_file:
             tmp = args.ready_file + ".tmp"

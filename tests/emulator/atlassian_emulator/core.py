@@ -128,7 +128,7 @@ class Emulator(object):
         if not header.lower().startswith("basic "):
             return None
         try:
-            user, _, token = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+            user, _sep, token = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
         expected = self.config["users"].get(user)
@@ -149,7 +149,7 @@ class Emulator(object):
         expires = int(self.now() + float(self.config["link_ttl_seconds"]))
         sig = hmac.new(self.secret, ("%s|%d" % (file_id, expires)).encode("ascii"), hashlib.sha256).hexdigest()
         token = base64.urlsafe_b64encode(json.dumps({"exp": expires, "sub": file_id, "sig": sig}).encode()).decode()
-        return "http://%s:%d/file/%s/binary?token=%s&client=%s&dl=true&name=%s" % (
+        return "http://%s:%s/file/%s/binary?token=%s&client=%s&dl=true&name=%s" % (
             self.host, self.media_port, file_id, token.rstrip("="), "emulator-client", name)
 
     def check_media_token(self, file_id, token):
@@ -200,8 +200,8 @@ class Emulator(object):
     # --------------------------------------------------------------- control
     def state(self):
         data = {
-            "site_url": "http://%s:%d" % (self.host, self.site_port),
-            "media_url": "http://%s:%d" % (self.host, self.media_port),
+            "site_url": "http://%s:%s" % (self.host, self.site_port),
+            "media_url": "http://%s:%s" % (self.host, self.media_port),
             "config": self.config,
             "clock_offset": self.clock_offset,
             "requests": self.requests,

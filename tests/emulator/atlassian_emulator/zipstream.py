@@ -44,7 +44,7 @@ class BackupZip(object):
         self.size = int(size)
         self.seed = seed
         rnd = random.Random(seed)
-        self.pattern = bytes(rnd.getrandbits(8) for _ in range(256)) * (PATTERN_SIZE // 256)
+        self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
         self.pattern = bytes(bytearray((b ^ (i * 131 + seed) & 0xFF) for i, b in enumerate(self.pattern[:4096]))) + \
             self.pattern[4096:]
@@ -65,8 +65,8 @@ class BackupZip(object):
         body = ['<?xml version="1.0" encoding="UTF-8"?>', '<hibernate-generic datetime="2026-01-01 00:00:00">']
         for i in range(20):
             body.append('<object class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id>'
-                        '<property name="title"><![CDATA[Page %d of %s]]></property></object>' % (seed * 1000 + i, i,
-                                                                                               site))
+                        '<property name="title"><![CDATA[Page %d of %s]]></property></object>'
+                        % (seed * 1000 + i, i, site))
         body.append("</hibernate-generic>")
         return ("\n".join(body) + "\n").encode("utf-8")
 
@@ -75,7 +75,7 @@ class BackupZip(object):
         if length not in self._crc_cache:
             crc = 0
             full, rest = divmod(length, PATTERN_SIZE)
-            for _ in range(full):
+            for _i in range(full):
                 crc = zlib.crc32(self.pattern, crc)
             crc = zlib.crc32(self.pattern[:rest], crc)
             self._crc_cache[length] = crc & 0xFFFFFFFF
@@ -134,7 +134,7 @@ class BackupZip(object):
         overhead = self._total(self._plan([]))
         blobs = []
         # Converge: overhead depends on the number of blobs and on ZIP64 records.
-        for _ in range(6):
+        for _i in range(6):
             data = self.size - overhead
             if data < 0:
                 raise ValueError("backup size %d is too small" % self.size)
