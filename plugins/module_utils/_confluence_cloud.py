@@ -366,7 +366,8 @@ class CloudBackup(object):
         self.result.update(changed=True, path=final, size=info["size"], sha256=info["sha256"],
                            download_seconds=info["seconds"], bytes_per_second=info["bytes_per_second"],
                            manifest_path=manifest_path, checksum_path=sha_path,
-                           download_attempts=info["attempts"], resumed_from=info["resumed_from"])
+                           download_attempts=info["attempts"], resumed_from=info["resumed_from"],
+                           transfer_seconds=info["transfer_seconds"])
         self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, zip verified)." % (
             info["size"], final, info["sha256"])
         return self.result

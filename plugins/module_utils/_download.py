@@ -30,7 +30,13 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
+
+try:
+    import queue
+except ImportError:  # pragma: no cover - Python 2
+    import Queue as queue  # type: ignore
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
     AtlassianApiError,
@@ -237,6 +243,7 @@ class Downloader(object):
                 transferred += max(0, offset - before)
                 break
 
+            transfer_seconds = self.clock() - started
             if total is not None and offset != total:
                 raise VerificationError("Downloaded %d bytes of %s but the server announced %d." % (
                     offset, safe_url, total), safe_url)
@@ -280,6 +287,7 @@ class Downloader(object):
             "resumed_from": resumed_from,
             "seconds": round(seconds, 3),
             "bytes_per_second": int(transferred / seconds),
+            "transfer_seconds": round(transfer_seconds, 3),
         }
 
     @staticmethod
@@ -348,22 +356,29 @@ class Downloader(object):
 
     def _copy(self, response, fd, offset, digest, etag, total):
         raw = response.raw
+        hasher = _Hasher(digest)
         try:
             while True:
                 block = raw.read(self.chunk_size, decode_content=False)
                 if not block:
                     break
                 _write_all(fd, block)
-                digest.update(block)
+                hasher.feed(block)
                 offset += len(block)
                 if self.on_progress:
                     self.on_progress(offset, total)
         except (OSError, IOError) as exc:
+            hasher.finish()
             if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EBADF):
                 raise
             raise _Retryable(_describe(exc), offset, digest, etag, total)
         except TRANSFER_ERRORS as exc:
+            hasher.finish()
             raise _Retryable(_describe(exc), offset, digest, etag, total)
+        except BaseException:
+            hasher.finish()
+            raise
+        hasher.finish()
         if total is not None and offset < total:
             raise _Retryable("connection closed at %d of %d bytes" % (offset, total), offset, digest, etag, total)
         return offset, digest
@@ -372,6 +387,38 @@ class Downloader(object):
     def _restart(fd):
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
+
+
+class _Hasher(object):
+    """Feeds sha256 on a second thread, so hashing overlaps reading and writing.
+
+    hashlib and os.write release the GIL on large buffers, so on two cores the
+    transfer is bound by the slower of the two instead of their sum. The queue
+    is bounded (``depth`` blocks), so memory stays constant.
+    """
+
+    def __init__(self, digest, depth=8):
+        self.digest = digest
+        self.queue = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._run, name="sha256")
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            block = self.queue.get()
+            if block is None:
+                return
+            self.digest.update(block)
+
+    def feed(self, block):
+        self.queue.put(block)
+
+    def finish(self):
+        """Wait until every block fed so far is hashed."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
 
 def _write_all(fd, block):

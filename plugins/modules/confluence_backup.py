@@ -210,6 +210,11 @@ download_seconds:
   returned: when a file was downloaded
   type: float
   sample: 620.1
+transfer_seconds:
+  description: Seconds of the transfer itself, before the fsync and the zip check that RV(download_seconds) includes.
+  returned: when a file was downloaded
+  type: float
+  sample: 598.7
 bytes_per_second:
   description: Download throughput of this run.
   returned: when a file was downloaded
