@@ -232,14 +232,10 @@ def parse_runbackup_refusal(status, text):
     """
     message = _message_of(text)
     compact = _compact(message)
-    if "frequencyislimited" in compact or "cannotmakeanotherbackup" in compact or "cannotmakeanotherbackup" in compact:
-        tail = message
-        idx = compact.find("allowedbackup")
-        if idx >= 0:
-            # Map the compact index back to the original text: take everything after "backup".
-            low = message.lower()
-            pos = low.rfind("backup")
-            tail = message[pos + len("backup"):] if pos >= 0 else message
+    if "frequencyislimited" in compact or "cannotmakeanotherbackup" in compact:
+        # The wait is what follows the last "backup" ("... next allowed backup: 14h 19m").
+        pos = message.lower().rfind("backup")
+        tail = message[pos + len("backup"):] if pos >= 0 else message
         return {"kind": "frequency_limited", "wait_seconds": parse_service_duration(tail), "message": message}
     if "alreadyinprogress" in compact or "backupinprogress" in compact:
         return {"kind": "in_progress", "message": message, "history": parse_cloud_history(message)}

@@ -48,8 +48,6 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, keep sanity
     from urlparse import urlsplit, urlunsplit, urljoin, parse_qsl  # type: ignore
     from urllib import urlencode  # type: ignore
 
-from datetime import datetime
-
 USER_AGENT = "atlassian_ops.backup (+https://github.com/atlassian-ops/backup)"
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -431,8 +429,3 @@ def _short_exc(exc):
     text = str(exc)
     text = re.sub(r"\s+", " ", text)
     return text[:300]
-
-
-def utc_now():
-    from datetime import timezone
-    return datetime.now(timezone.utc)

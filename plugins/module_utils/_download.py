@@ -31,7 +31,6 @@ import json
 import os
 import re
 import threading
-import time
 
 try:
     import queue
@@ -447,7 +446,3 @@ class _Retryable(Exception):
         self.etag = etag
         self.total = total
         self.delay = delay
-
-
-def now_ts():
-    return time.time()
