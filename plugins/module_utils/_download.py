@@ -367,17 +367,14 @@ class Downloader(object):
                 if self.on_progress:
                     self.on_progress(offset, total)
         except (OSError, IOError) as exc:
-            hasher.finish()
             if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EBADF):
                 raise
             raise _Retryable(_describe(exc), offset, digest, etag, total)
         except TRANSFER_ERRORS as exc:
-            hasher.finish()
             raise _Retryable(_describe(exc), offset, digest, etag, total)
-        except BaseException:
+        finally:
+            # Every block fed is hashed before the digest is used or handed on.
             hasher.finish()
-            raise
-        hasher.finish()
         if total is not None and offset < total:
             raise _Retryable("connection closed at %d of %d bytes" % (offset, total), offset, digest, etag, total)
         return offset, digest
