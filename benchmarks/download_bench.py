@@ -1,14 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) atlassian_ops.backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make bench: confluence_backup's download throughput against curl, and its peak memory.
+"""make bench: the download engine against curl and aria2c, its memory, and its resume.
 
-Both download the same emulator backup over loopback, from the site URL through
-the 302 to the media host, into the same folder. The module runs as Ansible runs
-it (a Python process with its JSON arguments); its peak RSS is read from
-getrusage of that child. Not a test: it prints figures, it asserts nothing.
+Every client downloads the same emulator backup over loopback, from the site
+URL through the 302 to the media host, into the same folder:
 
-    python benchmarks/download_bench.py [--size-mib 1024] [--repeat 2] [--memory-sizes-mib 1024,4096]
+* ``curl -L`` (one stream) and ``aria2c -x8 -s8`` (eight ranged connections);
+* ``confluence_backup`` as Ansible runs it (a Python process with its JSON
+  arguments) at 1, 4 and 8 connections;
+
+first unthrottled, then with the media host capping each connection at
+25 MB/s. Then the module's peak RSS (getrusage of its own process) at 1 GiB and
+4 GiB, and a transfer killed (SIGKILL) at 60 % and run again: the emulator
+counts the bytes the second run fetched. The targets of issue 3 are printed as
+"pass" or "falls short". Not a test: it asserts nothing.
+
+    python benchmarks/download_bench.py [--size-mib 2048] [--cap-mb 25] [--repeat 2] [--quick]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,8 +26,8 @@ __metaclass__ = type
 import argparse
 import json
 import os
-import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,128 +38,270 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 STAGE_ROOT = os.path.join(ROOT, ".build")
+MODULE = "ansible_collections.atlassian_ops.backup.plugins.modules.confluence_backup"
 USER, TOKEN = "bench@example.com", "bench-token"
+MB = 1000.0 * 1000.0
+MIB = 1024 * 1024
 
 
-def start_emulator(work, size):
-    config = os.path.join(work, "config.json")
-    with open(config, "w") as handle:
-        json.dump({"users": {USER: TOKEN}, "backup_size": size, "backup_seconds": 0.2, "queued_seconds": 0}, handle)
-    ready = os.path.join(work, "ready.json")
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests", "emulator"))
-    proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--config", config, "--ready-file", ready],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _i in range(200):
+class Emulator(object):
+    def __init__(self, work, size):
+        self.work = work
+        config = os.path.join(work, "config.json")
+        with open(config, "w") as handle:
+            json.dump({"users": {USER: TOKEN}, "backup_size": size, "backup_seconds": 0.2,
+                       "queued_seconds": 0, "link_ttl_seconds": 3600}, handle)
+        ready = os.path.join(work, "ready.json")
         if os.path.exists(ready):
-            break
-        time.sleep(0.05)
-    with open(ready) as handle:
-        url = json.load(handle)["site_url"]
-    # A completed backup on the site, frequency limit active: the module downloads the latest one.
-    requests.post(url + "/_emulator/obm/backup", json={"state": "complete", "age_seconds": 60}, timeout=30)
-    state = requests.get(url + "/_emulator/state", timeout=600).json()  # computes the sha256 once
-    return proc, url, state["backup"]
+            os.unlink(ready)
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests", "emulator"))
+        self.proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--config", config,
+                                      "--ready-file", ready], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _i in range(400):
+            if os.path.exists(ready):
+                break
+            time.sleep(0.05)
+        with open(ready) as handle:
+            self.url = json.load(handle)["site_url"]
+        # A completed backup on the site, frequency limit active: the module downloads the latest one.
+        requests.post(self.url + "/_emulator/obm/backup", json={"state": "complete", "age_seconds": 60}, timeout=30)
+        self.backup = self.state()["backup"]  # computes the sha256 once
+        # Warm the media host's file cache (it writes the generated zip once, then serves it with sendfile).
+        self.download_url = "%s/wiki/download/%s" % (self.url, self.backup["file_name"])
+        with requests.get(self.download_url, auth=(USER, TOKEN), headers={"Range": "bytes=0-0"}, timeout=600) as r:
+            r.raise_for_status()
+
+    def state(self):
+        return requests.get(self.url + "/_emulator/state", timeout=600).json()
+
+    def config(self, **values):
+        requests.post(self.url + "/_emulator/config", json=values, timeout=30).raise_for_status()
+
+    def media_bytes(self, since=0):
+        log = self.state()["media_log"]
+        return sum(entry.get("bytes_sent") or 0 for entry in log[since:]), len(log)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
-def child_peak_rss_mib(before):
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024.0
+def settle():
+    """Flush earlier runs' dirty pages, so no run pays for the writeback of the one before."""
+    os.sync()
+    time.sleep(0.2)
 
 
-def run_curl(url, file_name, out):
+def run_curl(em, out):
+    settle()
     start = time.monotonic()
-    subprocess.check_call(["curl", "-s", "-f", "-L", "-u", "%s:%s" % (USER, TOKEN), "-o", out,
-                           "%s/wiki/download/%s" % (url, file_name)])
+    subprocess.check_call(["curl", "-s", "-f", "-L", "-u", "%s:%s" % (USER, TOKEN), "-o", out, em.download_url])
     return time.monotonic() - start
 
 
-def run_module(url, dest):
-    args = {"ANSIBLE_MODULE_ARGS": {"url": url, "username": USER, "api_token": TOKEN, "dest": dest,
-                                    "poll_interval": 1, "on_frequency_limit": "use_latest"}}
-    path = os.path.join(dest, "..", "args-%d.json" % os.getpid())
-    with open(path, "w") as handle:
-        json.dump(args, handle)
-    env = dict(os.environ, PYTHONPATH=STAGE_ROOT)
+def run_aria2(em, out):
+    if not shutil.which("aria2c"):
+        return None
+    settle()
     start = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "ansible_collections.atlassian_ops.backup.plugins.modules."
-                          "confluence_backup", path], env=env, stdout=subprocess.PIPE, check=False)
+    subprocess.check_call(["aria2c", "-q", "-x8", "-s8", "-k1M", "--http-user", USER, "--http-passwd", TOKEN,
+                           "--allow-overwrite=true", "--auto-file-renaming=false", "-d", os.path.dirname(out),
+                           "-o", os.path.basename(out), em.download_url])
+    return time.monotonic() - start
+
+
+def module_args(em, dest, connections):
+    return {"ANSIBLE_MODULE_ARGS": {"url": em.url, "username": USER, "api_token": TOKEN, "dest": dest,
+                                    "poll_interval": 1, "on_frequency_limit": "use_latest",
+                                    "download_connections": connections}}
+
+
+def start_module(em, dest, connections, measure_rss=False):
+    """The module in its own process; with measure_rss a tiny parent reports the child's peak RSS."""
+    path = os.path.join(em.work, "args-%d.json" % connections)
+    with open(path, "w") as handle:
+        json.dump(module_args(em, dest, connections), handle)
+    env = dict(os.environ, PYTHONPATH=STAGE_ROOT)
+    command = [sys.executable, "-m", MODULE, path]
+    if measure_rss:
+        out = os.path.join(em.work, "result.json")
+        code = ("import resource,subprocess,sys;"
+                "subprocess.run(sys.argv[1:],stdout=open(%r,'w'),check=False);"
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" % out)
+        command = [sys.executable, "-c", code] + command
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE)
+
+
+def run_module(em, dest, connections):
+    os.makedirs(dest)
+    settle()
+    start = time.monotonic()
+    proc = start_module(em, dest, connections)
+    out, _err = proc.communicate()
     wall = time.monotonic() - start
-    result = json.loads(out.stdout.decode())
+    result = json.loads(out.decode())
     if result.get("failed"):
         raise SystemExit("module failed: %s" % result.get("msg"))
+    if result["sha256"] != em.backup["sha256"]:
+        raise SystemExit("sha256 mismatch: %s != %s" % (result["sha256"], em.backup["sha256"]))
+    shutil.rmtree(dest)
     return result, wall
 
 
-def measure_memory(size):
-    """Peak RSS of the module process downloading a backup of ``size`` bytes (own child, fresh getrusage)."""
-    work = tempfile.mkdtemp(prefix="bench-mem-")
-    proc, url, _backup = start_emulator(work, size)
+def measure_all(em, work, repeat, connections_list, quick):
+    """Best-of-``repeat`` seconds for every client at the emulator's current speed settings."""
+    out = os.path.join(work, "out.zip")
+    rows = {}
+
+    def best(name, seconds):
+        if seconds is not None and (name not in rows or seconds < rows[name]["seconds"]):
+            rows[name] = {"seconds": seconds}
+        return seconds
+
+    for rep in range(repeat):
+        best("curl", run_curl(em, out))
+        os.unlink(out)
+        if best("aria2c -x8", run_aria2(em, out)) is not None:
+            os.unlink(out)
+        for conns in connections_list:
+            result, wall = run_module(em, os.path.join(work, "dest-%d-%d" % (conns, rep)), conns)
+            name = "module, %d connection%s" % (conns, "" if conns == 1 else "s")
+            if name not in rows or result["transfer_seconds"] < rows[name]["seconds"]:
+                rows[name] = {"seconds": result["transfer_seconds"], "download": result["download_seconds"],
+                              "wall": wall, "attempts": result["download_attempts"],
+                              "mode": result["download_mode"]}
+        if quick:
+            break
+    return rows
+
+
+def print_rows(title, rows, size):
+    curl = rows["curl"]["seconds"]
+    print(title)
+    for name, row in rows.items():
+        speed = size / row["seconds"] / MB
+        extra = ""
+        if "download" in row:
+            extra = "  (with fsync + zip check %.2f s; whole process %.2f s; %d requests)" % (
+                row["download"], row["wall"], row["attempts"])
+        print("  %-22s %7.2f s %8.1f MB/s  x%.2f of curl%s" % (name, row["seconds"], speed, curl / row["seconds"],
+                                                               extra))
+
+
+def verdict(ok):
+    return "pass" if ok else "FALLS SHORT"
+
+
+def memory(work, size_mib):
+    sub = tempfile.mkdtemp(dir=work)
+    em = Emulator(sub, size_mib * MIB)
     try:
-        dest = os.path.join(work, "dest")
-        os.mkdir(dest)
-        code = ("import resource,subprocess,sys,json;"
-                "subprocess.run(sys.argv[1:],stdout=open(%r,'w'),check=False);"
-                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" % os.path.join(work, "out.json"))
-        args = {"ANSIBLE_MODULE_ARGS": {"url": url, "username": USER, "api_token": TOKEN, "dest": dest}}
-        with open(os.path.join(work, "args.json"), "w") as handle:
-            json.dump(args, handle)
-        env = dict(os.environ, PYTHONPATH=STAGE_ROOT)
-        peak = subprocess.check_output([sys.executable, "-c", code, sys.executable, "-m",
-                                        "ansible_collections.atlassian_ops.backup.plugins.modules.confluence_backup",
-                                        os.path.join(work, "args.json")], env=env)
-        with open(os.path.join(work, "out.json")) as handle:
+        dest = os.path.join(sub, "dest")
+        os.makedirs(dest)
+        proc = start_module(em, dest, 4, measure_rss=True)
+        out, _err = proc.communicate()
+        with open(os.path.join(sub, "result.json")) as handle:
             result = json.load(handle)
         if result.get("failed"):
             raise SystemExit("module failed: %s" % result.get("msg"))
-        return int(peak.decode().strip()) / 1024.0, result
+        return int(out.decode().strip()) / 1024.0
     finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        em.stop()
+        shutil.rmtree(sub, ignore_errors=True)
+
+
+def kill_and_resume(em, work, connections, fraction=0.6):
+    """SIGKILL the module when its state file shows ``fraction`` written; run it again; count bytes fetched."""
+    dest = os.path.join(work, "dest-kill")
+    os.makedirs(dest)
+    size = em.backup["size"]
+    before, index = em.media_bytes()
+    proc = start_module(em, dest, connections)
+    seen = 0.0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        for name in os.listdir(dest):
+            if name.endswith(".state.json"):
+                try:
+                    with open(os.path.join(dest, name)) as handle:
+                        state = json.load(handle)
+                    seen = sum(seg[2] for seg in state.get("segments") or []) / float(size)
+                except (OSError, ValueError):
+                    pass
+        if seen >= fraction:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    time.sleep(0.5)  # let the emulator log the killed connections
+    first_bytes, index = em.media_bytes(index)
+    second = start_module(em, dest, connections)
+    out, _err = second.communicate()
+    result = json.loads(out.decode())
+    if result.get("failed") or result["sha256"] != em.backup["sha256"]:
+        raise SystemExit("resume run failed: %s" % result.get("msg"))
+    second_bytes, _index = em.media_bytes(index)
+    shutil.rmtree(dest)
+    return seen, first_bytes / float(size), second_bytes / float(size), result["resumed_from"] / float(size)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--size-mib", type=int, default=2048)
+    parser.add_argument("--cap-mb", type=float, default=25.0, help="per-connection cap, MB/s (10^6 bytes)")
+    parser.add_argument("--repeat", type=int, default=2, help="best of N for the unthrottled runs")
+    parser.add_argument("--connections", default="1,4,8")
     parser.add_argument("--memory-sizes-mib", default="1024,4096")
+    parser.add_argument("--quick", action="store_true", help="one run each, no memory or resume figures")
     args = parser.parse_args()
     if not os.path.isdir(os.path.join(STAGE_ROOT, "ansible_collections")):
         raise SystemExit("run `make stage` first (make bench does)")
-    size = args.size_mib * 1024 * 1024
-    work = tempfile.mkdtemp(prefix="bench-")
-    proc, url, backup = start_emulator(work, size)
+    if not shutil.which("aria2c"):
+        print("aria2c is not installed (Debian package aria2): its column is left out.")
+    connections = [int(x) for x in args.connections.split(",")]
+    size = args.size_mib * MIB
+    work = tempfile.mkdtemp(prefix="bench-", dir=os.environ.get("BENCH_DIR"))
+    em = Emulator(work, size)
     try:
-        curl_times, module_times, walls, transfers = [], [], [], []
-        for i in range(args.repeat):
-            out = os.path.join(work, "curl.zip")
-            curl_times.append(run_curl(url, backup["file_name"], out))
-            os.unlink(out)
-            dest = os.path.join(work, "dest-%d" % i)
-            os.mkdir(dest)
-            result, wall = run_module(url, dest)
-            if result["sha256"] != backup["sha256"]:
-                raise SystemExit("sha256 mismatch: %s != %s" % (result["sha256"], backup["sha256"]))
-            module_times.append(result["download_seconds"])
-            transfers.append(result["transfer_seconds"])
-            walls.append(wall)
-            shutil.rmtree(dest)
+        free = dict(measure_all(em, work, args.repeat, connections, args.quick))
+        print_rows("Unthrottled loopback, %d MiB backup (best of %d; module = transfer phase, bytes written and "
+                   "hashed)" % (args.size_mib, args.repeat), free, size)
+        em.config(media_rate_per_connection=args.cap_mb * MB)
+        capped = dict(measure_all(em, work, 1, connections, True))
+        print_rows("Each connection capped at %.0f MB/s by the media host" % args.cap_mb, capped, size)
+        if not args.quick:
+            em.config(media_rate_per_connection=args.cap_mb * MB)
+            seen, first, second, kept = kill_and_resume(em, work, 8)
+        em.config(media_rate_per_connection=None)
     finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    mib = size / 1048576.0
-    best_curl, best_mod = min(curl_times), min(module_times)
-    print("Download of a %d MiB emulator backup over loopback (best of %d)" % (args.size_mib, args.repeat))
-    print("  curl -L            : %6.2f s  %7.1f MiB/s" % (best_curl, mib / best_curl))
-    print("  confluence_backup  : %6.2f s  %7.1f MiB/s  (download only; whole module run %.2f s incl. sha256,"
-          " zip check, fsync)" % (best_mod, mib / best_mod, min(walls)))
-    print("  ratio module/curl  : %.2f  (transfer phase alone, before fsync and zip check: %.2f s, ratio %.2f;"
-          " curl does not fsync)" % (best_curl / best_mod, min(transfers), best_curl / min(transfers)))
-    for mem_mib in [int(x) for x in args.memory_sizes_mib.split(",") if x.strip()]:
-        peak, result = measure_memory(mem_mib * 1024 * 1024)
-        print("Peak RSS of the module process, %5d MiB backup: %6.1f MiB (download %.2f s)" % (
-            mem_mib, peak, result["download_seconds"]))
+        em.stop()
+    memories = []
+    if not args.quick:
+        for mib in [int(x) for x in args.memory_sizes_mib.split(",") if x.strip()]:
+            memories.append((mib, memory(work, mib)))
+            print("Peak RSS of the module process, %5d MiB backup, 4 connections: %6.1f MiB" % memories[-1])
+    shutil.rmtree(work, ignore_errors=True)
+
+    print("Targets (issue 3)")
+    one = free["curl"]["seconds"] / free["module, 1 connection"]["seconds"]
+    print("  unthrottled, 1 connection >= 0.9 of curl: %.2f  %s" % (one, verdict(one >= 0.9)))
+    eight = capped.get("module, 8 connections")
+    if eight:
+        vs_curl = capped["curl"]["seconds"] / eight["seconds"]
+        if "aria2c -x8" in capped:
+            vs_aria = capped["aria2c -x8"]["seconds"] / eight["seconds"]
+            print("  capped, 8 connections >= 0.9 of aria2c -x8: %.2f  %s" % (vs_aria, verdict(vs_aria >= 0.9)))
+        print("  capped, 8 connections >= 6x curl: %.2f  %s" % (vs_curl, verdict(vs_curl >= 6)))
+    if memories:
+        low, high = min(m for _s, m in memories), max(m for _s, m in memories)
+        ok = high <= low * 1.1 and high < 100
+        print("  peak RSS flat across sizes (within 10 %%) and under 100 MB: %s  %s" % (
+            ", ".join("%.1f MiB at %d MiB" % (m, s) for s, m in memories), verdict(ok)))
+    if not args.quick:
+        print("  killed at %.0f %% (state file; %.0f %% had been sent), the second run fetched %.1f %% "
+              "(<= 45 %%; kept %.1f %%)  %s" % (seen * 100, first * 100, second * 100, kept * 100,
+                                                 verdict(second <= 0.45)))
 
 
 if __name__ == "__main__":

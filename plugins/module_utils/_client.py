@@ -227,19 +227,30 @@ class AtlassianClient(object):
                 self._secrets.append(auth[1])
             else:
                 raise AtlassianError("Unknown authentication scheme %r" % (auth[0],))
-        self.session = session or requests.Session()
-        # Authorization is added per request, only for our own host.
-        self.session.auth = None
-        self.session.trust_env = True
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        self.session.headers.update({
+        self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self._session_headers = {
             "User-Agent": user_agent,
             "Accept": "application/json",
             "X-Atlassian-Token": "no-check",
-        })
+        }
         if extra_headers:
-            self.session.headers.update(extra_headers)
+            self._session_headers.update(extra_headers)
+        self.session = self.new_session(session)
         self.retry_log = []
+
+    def new_session(self, session=None):
+        """A ``requests.Session`` configured like this client's (TLS, proxies, headers).
+
+        Parallel download workers each take their own, so no connection pool
+        or cookie jar is shared between threads. Authorization is never set on
+        a session: it is added per request, for our own host only.
+        """
+        session = session or requests.Session()
+        session.auth = None
+        session.trust_env = True
+        session.verify = self._verify
+        session.headers.update(self._session_headers)
+        return session
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -372,15 +383,16 @@ class AtlassianClient(object):
                 kwargs["json"] = None
                 kwargs["data"] = None
 
-    def _send(self, method, url, json=None, data=None, params=None, headers=None, stream=False, timeout=None):
-        return self.session.request(method, url, json=json, data=data, params=params,
+    def _send(self, method, url, json=None, data=None, params=None, headers=None, stream=False, timeout=None,
+              session=None):
+        return (session or self.session).request(method, url, json=json, data=data, params=params,
                                     headers=self.headers_for(url, headers), stream=stream,
                                     allow_redirects=False, timeout=timeout)
 
-    def resolve_redirects(self, url, headers=None, max_hops=10, timeout=None):
+    def resolve_redirects(self, url, headers=None, timeout=None, session=None):
         """GET ``url`` with stream=True, following redirects safely; return the final response."""
         return self._send_following("GET", self.url_for(url), headers=headers, stream=True,
-                                    allow_redirects=True, timeout=timeout or self.timeout)
+                                    allow_redirects=True, timeout=timeout or self.timeout, session=session)
 
     def close(self):
         self.session.close()

@@ -340,7 +340,7 @@ class CloudBackup(object):
         def verify(part):
             entries["count"] = verify_zip(part, full=full)
 
-        downloader = Downloader(self.client)
+        downloader = Downloader(self.client, connections=p.get("download_connections") or 1)
         info = downloader.download(source, final, identity=backup_id, resume=True, verify=verify)
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -367,7 +367,8 @@ class CloudBackup(object):
                            download_seconds=info["seconds"], bytes_per_second=info["bytes_per_second"],
                            manifest_path=manifest_path, checksum_path=sha_path,
                            download_attempts=info["attempts"], resumed_from=info["resumed_from"],
-                           transfer_seconds=info["transfer_seconds"])
+                           transfer_seconds=info["transfer_seconds"], download_connections=info["connections"],
+                           download_mode=info["mode"], link_refreshes=info["link_refreshes"])
         self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, zip verified)." % (
             info["size"], final, info["sha256"])
         return self.result

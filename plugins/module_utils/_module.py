@@ -39,18 +39,30 @@ CONNECTION_SPEC = dict(
     retry_max_delay=dict(type="int", default=60),
 )
 
+# Options of modules that download with the shared engine (doc fragment ``download``).
+DOWNLOAD_SPEC = dict(
+    download_connections=dict(type="int", default=4),
+)
+MAX_CONNECTIONS = 16
+
 MAX_RETRY_WARNINGS = 3
 
 
 class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
 
-    def __init__(self, argument_spec=None, **kwargs):
+    def __init__(self, argument_spec=None, downloads=False, **kwargs):
         spec = dict(CONNECTION_SPEC)
+        if downloads:
+            spec.update(DOWNLOAD_SPEC)
         spec.update(argument_spec or {})
         super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        connections = self.params.get("download_connections")
+        if downloads and not 1 <= connections <= MAX_CONNECTIONS:
+            self.fail_json(msg="download_connections must be between 1 and %d (got %s)." % (
+                MAX_CONNECTIONS, connections))
         for name in ("timeout", "retries", "retry_max_delay"):
             value = self.params.get(name)
             if value is not None and (value < 0 or (name == "timeout" and value == 0)):

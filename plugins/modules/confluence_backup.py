@@ -30,6 +30,7 @@ requirements:
 extends_documentation_fragment:
   - atlassian_ops.backup.connection
   - atlassian_ops.backup.wait
+  - atlassian_ops.backup.download
   - atlassian_ops.backup.attributes
   - atlassian_ops.backup.attributes.action_group
 attributes:
@@ -231,15 +232,33 @@ checksum_path:
   type: str
   sample: /srv/backups/confluence/confluence-example.atlassian.net-20261121T020304Z.zip.sha256
 download_attempts:
-  description: How many HTTP transfers the download took (more than one after a lost connection).
+  description: How many HTTP requests the download took (one per segment with several connections, more after
+    a lost connection or an expired link).
   returned: when a file was downloaded
   type: int
   sample: 1
 resumed_from:
-  description: Byte offset the download resumed from, when a partial file of an earlier run was found.
+  description: How many bytes of a partial file left by an earlier run were kept (0 when the download started
+    from scratch).
   returned: when a file was downloaded
   type: int
   sample: 0
+download_connections:
+  description: How many connections the download used (1 when the server gives no ranges or no length).
+  returned: when a file was downloaded
+  type: int
+  sample: 4
+download_mode:
+  description: V(ranges) for parallel byte ranges into a preallocated file, V(stream) for one sequential stream.
+  returned: when a file was downloaded
+  type: str
+  sample: ranges
+link_refreshes:
+  description: How many times a signed download link was fetched from the site (more than 1 when a link expired
+    during the transfer).
+  returned: when a file was downloaded
+  type: int
+  sample: 1
 would_trigger:
   description: In check mode, whether a real run would start a backup.
   returned: in check mode
@@ -309,7 +328,7 @@ def build_params(module):
 
 
 def main():
-    module = AtlassianModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AtlassianModule(argument_spec=ARGUMENT_SPEC, downloads=True, supports_check_mode=True)
     params = build_params(module)
 
     from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import (

@@ -106,7 +106,7 @@ def run_playbook(emulator, tmp_path):
     """Run a playbook of tests/e2e/playbooks against the emulator; return rc, the module result, the output."""
     runs = []
 
-    def run(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, **extra_vars):
+    def prepare(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, **extra_vars):
         result_file = str(tmp_path / ("result-%d.json" % len(runs)))
         extra = {"result_file": result_file}
         extra.update(extra_vars)
@@ -130,6 +130,17 @@ def run_playbook(emulator, tmp_path):
             "ATLASSIAN_API_TOKEN": token,
         })
         run_env.update(env or {})
+        return cmd, run_env, result_file
+
+    def start(**kwargs):
+        """Start ansible-playbook in its own process group (so a test can kill the whole tree)."""
+        cmd, run_env, _result_file = prepare(**kwargs)
+        runs.append(None)
+        return subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def run(**kwargs):
+        cmd, run_env, result_file = prepare(**kwargs)
         proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=600, check=False)
         result = None
@@ -141,6 +152,7 @@ def run_playbook(emulator, tmp_path):
         return outcome
 
     run.runs = runs
+    run.start = start
     return run
 
 

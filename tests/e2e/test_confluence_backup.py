@@ -186,24 +186,30 @@ def test_post_is_not_resent_after_503(emulator, run_playbook, dest):
 def test_dropped_connection_is_resumed(emulator, run_playbook, dest):
     emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1000000, "count": 1},
                     {"kind": "drop", "host": "media", "after_bytes": 700000, "count": 1})
-    run = run_playbook(dest=dest)
+    run = run_playbook(dest=dest, download_connections=1)
     assert run.rc == 0 and not run.result.get("failed"), run
     state = emulator.state()
     assert run.result["sha256"] == state["backup"]["sha256"] == sha256_of(run.result["path"])
     assert run.result["download_attempts"] == 3
+    last = state["backup"]["size"] - 1
     ranges = [e["range"] for e in state["media_log"]]
-    assert ranges[0] is None and ranges[1] == "bytes=1000000-" and ranges[2] == "bytes=1700000-", ranges
+    assert ranges == ["bytes=0-", "bytes=1000000-%d" % last, "bytes=1700000-%d" % last], ranges
+    # The signed link was fetched once; the resumes reused it.
+    assert run.result["link_refreshes"] == 1 and emulator.state()["requests"][-1]["host"] == "media"
     assert_clean_dest(dest)
 
 
 def test_partial_file_is_resumed_by_the_next_run(emulator, run_playbook, dest):
     emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1500000, "count": 1},
                     {"kind": "drop", "host": "media", "after_bytes": 0, "count": 10})
-    first = run_playbook(dest=dest, retries=1)
+    first = run_playbook(dest=dest, retries=1, download_connections=1)
     assert first.result["failed"] is True, first
     assert "resume" in first.result["msg"]
     parts = [n for n in os.listdir(dest) if n.endswith(".part")]
-    assert len(parts) == 1 and os.path.getsize(os.path.join(dest, parts[0])) == 1500000
+    # Preallocated to the full size; the state file says how much of it is written.
+    assert len(parts) == 1 and os.path.getsize(os.path.join(dest, parts[0])) == emulator.state()["backup"]["size"]
+    with open(os.path.join(dest, parts[0] + ".state.json")) as handle:
+        assert json.load(handle)["segments"][0][2] == 1500000
     assert not zips(dest)
     emulator.faults()
     second = run_playbook(dest=dest)

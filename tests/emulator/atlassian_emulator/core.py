@@ -20,7 +20,11 @@ import email.utils
 import hashlib
 import hmac
 import json
+import os
+import random
 import re
+import shutil
+import tempfile
 import time
 
 from aiohttp import web
@@ -48,6 +52,13 @@ DEFAULT_CONFIG = {
     # media host
     "link_ttl_seconds": 600,
     "media_chunk": 1024 * 1024,
+    "media_ranges": True,              # False: Range is ignored, every answer is a 200 of the whole file
+    "media_content_length": True,      # False: chunked answers, no Content-Length, Content-Range ".../*"
+    "media_rate_per_connection": None,  # bytes per second per response, None for no cap
+    "media_rate_total": None,          # bytes per second over all responses together
+    "media_drop_probability": 0.0,     # chance that a response is cut at a random byte
+    "media_seed": 1,                   # seeds the random drops (and nothing else)
+    "media_sendfile": True,            # serve with sendfile(2) from the cached file
 }
 
 FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json")
@@ -63,6 +74,10 @@ class Emulator(object):
         self.media_port = None
         self._runners = []
         self.apis = []
+        self.cache_dir = None
+        self._media_files = {}
+        self._cache_lock = None
+        self._cache_serial = 0
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -75,6 +90,9 @@ class Emulator(object):
         self.requests = []
         self.media_log = []
         self.fault_log = []
+        self.rng = random.Random(self.config.get("media_seed", 1))
+        from atlassian_emulator.media import _Bucket
+        self.total_bucket = _Bucket()
         for api in self.apis:
             api.reset()
 
@@ -167,6 +185,27 @@ class Emulator(object):
         if self.now() > expires:
             return "expired"
         return None
+
+    # ------------------------------------------------------------ media cache
+    async def media_cache_path(self, blob):
+        """The blob written once to a file, so the media host can sendfile(2) it."""
+        key = blob.cache_key
+        if key in self._media_files:
+            return self._media_files[key]
+        if self._cache_lock is None:
+            self._cache_lock = asyncio.Lock()
+        async with self._cache_lock:
+            if key not in self._media_files:
+                if self.cache_dir is None:
+                    self.cache_dir = tempfile.mkdtemp(prefix="atlassian-emulator-")
+                self._cache_serial += 1
+                path = os.path.join(self.cache_dir, "blob-%d.zip" % self._cache_serial)
+                await asyncio.get_running_loop().run_in_executor(None, _materialise, blob, path)
+                # Keep the two newest: 4 GiB backups should not pile up on disk.
+                while len(self._media_files) >= 2:
+                    _unlink(self._media_files.pop(next(iter(self._media_files))))
+                self._media_files[key] = path
+        return self._media_files[key]
 
     # ------------------------------------------------------------ middleware
     def fault_middleware(self, host):
@@ -273,6 +312,25 @@ class Emulator(object):
         for runner in self._runners:
             await runner.cleanup()
         self._runners = []
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
+            self.cache_dir = None
+            self._media_files = {}
+
+
+def _materialise(blob, path):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as handle:
+        for piece in blob.iter_range(0, blob.size, 4 * 1024 * 1024):
+            handle.write(piece)
+    os.replace(tmp, path)
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 async def _json(request):

@@ -12,7 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
 import re
+import time
 
 from aiohttp import web
 
@@ -39,15 +41,36 @@ def parse_range(header, size):
     return start, end
 
 
+class _Bucket(object):
+    """A shared byte budget per second (the media host's total speed cap)."""
+
+    def __init__(self):
+        self.next_free = 0.0
+
+    async def take(self, loop, count, rate):
+        now = loop.time()
+        start = max(now, self.next_free)
+        self.next_free = start + count / float(rate)
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def _pace_piece(rate):
+    # Small enough that pacing is smooth (about 50 pieces per second), never above 1 MiB.
+    return max(16 * 1024, min(1024 * 1024, int(rate / 50))) if rate else 1024 * 1024
+
+
 def media_routes(em):
     routes = web.RouteTableDef()
 
     @routes.get("/file/{file_id}/binary")
     async def binary(request):
         file_id = request.match_info["file_id"]
+        peer = request.transport.get_extra_info("peername") if request.transport else None
         entry = {"path": request.path, "authorization": "Authorization" in request.headers,
                  "range": request.headers.get("Range"), "if_range": request.headers.get("If-Range"),
-                 "status": None, "bytes_sent": 0}
+                 "status": None, "bytes_sent": 0, "peer_port": peer[1] if peer else None,
+                 "started": time.monotonic(), "finished": None}
         em.media_log.append(entry)
         reason = em.check_media_token(file_id, request.query.get("token", ""))
         if reason is not None:
@@ -64,44 +87,102 @@ def media_routes(em):
         if blob is None:
             entry["status"] = 404
             return web.json_response({"error": {"code": "FileNotFound", "title": "File not found"}}, status=404)
+        config = em.config
+        ranges = config.get("media_ranges", True)
+        send_length = config.get("media_content_length", True)
         size = blob.size
         etag = '"%s-%d-%d"' % (file_id, size, blob.seed)
-        rng = parse_range(request.headers.get("Range"), size)
+        rng = parse_range(request.headers.get("Range"), size) if ranges else None
         if_range = request.headers.get("If-Range")
         if rng is not None and if_range and if_range != etag:
             rng = None
         if rng == "bad":
             entry["status"] = 416
             return web.Response(status=416, headers={"Content-Range": "bytes */%d" % size})
-        headers = {"Accept-Ranges": "bytes", "ETag": etag, "Content-Type": "application/zip",
+        headers = {"ETag": etag, "Content-Type": "application/zip",
                    "Content-Disposition": 'attachment; filename="%s"' % request.query.get("name", "backup.zip")}
+        if ranges:
+            headers["Accept-Ranges"] = "bytes"
         if rng is None:
             start, end, status = 0, size, 200
         else:
             start, end = rng
             status = 206
-            headers["Content-Range"] = "bytes %d-%d/%d" % (start, end - 1, size)
-        headers["Content-Length"] = str(end - start)
+            # Without a length the server does not say how large the whole file is either.
+            headers["Content-Range"] = "bytes %d-%d/%s" % (start, end - 1, size if send_length else "*")
+        if send_length:
+            headers["Content-Length"] = str(end - start)
         entry["status"] = status
+        path = await em.media_cache_path(blob)
         response = web.StreamResponse(status=status, headers=headers)
+        if not send_length:
+            response.enable_chunked_encoding()
         await response.prepare(request)
+
+        # Where this answer stops early: an armed "drop" fault, or a random drop.
+        limit = None
         drop = em.take_fault(request, "media", ("drop",))
-        limit = None if drop is None else int(drop.get("after_bytes", 0))
-        sent = 0
-        for piece in blob.iter_range(start, end, int(em.config["media_chunk"])):
-            if limit is not None and sent + len(piece) >= limit:
-                cut = max(0, limit - sent)
-                if cut:
-                    await response.write(piece[:cut])
-                    sent += cut
-                entry["bytes_sent"] = sent
-                entry["dropped"] = True
-                request.transport.close()
-                return response
-            await response.write(piece)
-            sent += len(piece)
+        if drop is not None:
+            limit = int(drop.get("after_bytes", 0))
+        elif float(config.get("media_drop_probability") or 0) > 0 and end - start > 1:
+            if em.rng.random() < float(config["media_drop_probability"]):
+                limit = em.rng.randrange(0, end - start)
+                em.fault_log.append({"kind": "random_drop", "path": request.path, "host": "media",
+                                     "after_bytes": limit})
+        stop_at = end if limit is None else start + limit
+        per_connection = float(config.get("media_rate_per_connection") or 0)
+        total_rate = float(config.get("media_rate_total") or 0)
+        loop = asyncio.get_running_loop()
+        with open(path, "rb") as handle:
+            sent = await _send(request, response, handle, start, stop_at, per_connection, total_rate,
+                               em, loop, use_sendfile=send_length and config.get("media_sendfile", True))
         entry["bytes_sent"] = sent
+        entry["finished"] = time.monotonic()
+        if limit is not None:
+            entry["dropped"] = True
+            if request.transport is not None:
+                request.transport.close()
+            return response
         await response.write_eof()
         return response
 
     return routes
+
+
+async def _send(request, response, handle, start, stop_at, per_connection, total_rate, em, loop, use_sendfile):
+    """Send bytes [start, stop_at) of the cached file, paced by the speed caps."""
+    transport = request.transport
+    piece = _pace_piece(min(r for r in (per_connection, total_rate, 0) if r) if (per_connection or total_rate)
+                        else 0)
+    paced = bool(per_connection or total_rate)
+    began = loop.time()
+    sent = 0
+    position = start
+    while position < stop_at:
+        if transport is None or transport.is_closing():
+            break
+        count = min(piece if paced else stop_at - position, stop_at - position)
+        if per_connection:
+            due = began + sent / per_connection
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        if total_rate:
+            await em.total_bucket.take(loop, count, total_rate)
+        try:
+            if use_sendfile:
+                await loop.sendfile(transport, handle, position, count)
+            else:
+                handle.seek(position)
+                remaining = count
+                while remaining:
+                    block = handle.read(min(remaining, 1024 * 1024))
+                    if not block:
+                        break
+                    await response.write(block)
+                    remaining -= len(block)
+        except (ConnectionError, RuntimeError):
+            break
+        sent += count
+        position += count
+    return sent

@@ -43,6 +43,7 @@ class BackupZip(object):
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
         self.size = int(size)
         self.seed = seed
+        self.cache_key = (self.size, seed, int(created), site)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared download engine through confluence_backup: parallel ranges, fallback, link expiry, resume."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import signal
+import stat
+import time
+
+import psutil
+
+from test_confluence_backup import assert_clean_dest, sha256_of, zips
+
+MIB = 1024 * 1024
+
+
+def media_gets(state):
+    return [e for e in state["media_log"] if e["status"] in (200, 206)]
+
+
+def max_overlap(entries):
+    """The largest number of media responses that were being sent at the same moment."""
+    events = []
+    for entry in entries:
+        events.append((entry["started"], 1))
+        events.append((entry["finished"] or entry["started"], -1))
+    best = current = 0
+    for _when, step in sorted(events):
+        current += step
+        best = max(best, current)
+    return best
+
+
+def part_state(dest):
+    for name in os.listdir(dest):
+        if name.endswith(".part.state.json"):
+            with open(os.path.join(dest, name)) as handle:
+                return json.load(handle)
+    return None
+
+
+def test_parallel_ranges_fill_one_file(emulator, run_playbook, dest):
+    # 12 MiB at 4 MB/s per connection: one stream would take 3 s, four take under 1 s.
+    emulator.reset(backup_size=12 * MIB + 77, media_rate_per_connection=4000000)
+    run = run_playbook(dest=dest, download_connections=4)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res, state = run.result, emulator.state()
+    assert res["download_mode"] == "ranges" and res["download_connections"] == 4
+    assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
+    assert stat.S_IMODE(os.stat(res["path"]).st_mode) == 0o600
+    gets = media_gets(state)
+    # Ranges, over at least 4 connections at the same time.
+    assert all(e["status"] == 206 for e in gets) and len(gets) >= 4
+    assert max_overlap(gets) >= 4, gets
+    assert len({e["peer_port"] for e in gets}) >= 4
+    # The signed link came from the site once; no Authorization ever reached the media host.
+    assert res["link_refreshes"] == 1 and not any(e["authorization"] for e in state["media_log"])
+    assert_clean_dest(dest)
+
+
+def test_connections_are_reused_between_segments(emulator, run_playbook, dest):
+    emulator.reset(backup_size=80 * MIB)
+    run = run_playbook(dest=dest, download_connections=2)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    assert run.result["sha256"] == emulator.state()["backup"]["sha256"]
+    gets = media_gets(emulator.state())
+    # Segments of 32, 32 and 16 MiB over 2 connections: a segment read to its end hands its
+    # connection back, and the next segment goes out on it.
+    assert len(gets) >= 3
+    assert len({e["peer_port"] for e in gets}) < len(gets), [(e["range"], e["peer_port"]) for e in gets]
+
+
+def test_falls_back_to_one_stream_without_ranges(emulator, run_playbook, dest):
+    emulator.reset(media_ranges=False)
+    emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1000000, "count": 1})
+    run = run_playbook(dest=dest, download_connections=8)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res, state = run.result, emulator.state()
+    assert res["download_mode"] == "stream" and res["download_connections"] == 1
+    assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
+    # The server ignores Range, so the retry after the drop starts over from byte 0.
+    gets = media_gets(state)
+    assert [e["status"] for e in gets] == [200, 200] and gets[1]["bytes_sent"] == state["backup"]["size"]
+    assert_clean_dest(dest)
+
+
+def test_falls_back_to_one_stream_without_length(emulator, run_playbook, dest):
+    # Chunked answers, no Content-Length, and "Content-Range: bytes 0-N/*".
+    emulator.reset(media_content_length=False)
+    run = run_playbook(dest=dest, download_connections=4)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res, state = run.result, emulator.state()
+    assert res["download_mode"] == "stream" and res["download_connections"] == 1
+    assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
+    # The first answer covered a range of a file of unknown size; the whole file was asked for next.
+    assert [e["range"] for e in media_gets(state)] == ["bytes=0-%d" % (32 * MIB - 1), None]
+    assert_clean_dest(dest)
+
+
+def test_expired_link_is_fetched_again_mid_transfer(emulator, run_playbook, dest):
+    # Links live 1 s; the first segment is cut after 1.5 s, so its retry meets an expired link.
+    emulator.reset(backup_size=4 * MIB, link_ttl_seconds=1, media_rate_per_connection=1000000)
+    emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1500000, "count": 1})
+    run = run_playbook(dest=dest, download_connections=2)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res, state = run.result, emulator.state()
+    assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
+    assert 401 in [e["status"] for e in state["media_log"]]
+    assert res["link_refreshes"] >= 2
+    assert sum(1 for r in state["requests"] if r["host"] == "site" and "/wiki/download/" in r["path"]) >= 2
+    # The bytes before the cut were kept: nothing was fetched twice.
+    assert sum(e["bytes_sent"] for e in media_gets(state)) == state["backup"]["size"]
+    assert_clean_dest(dest)
+
+
+def test_stopped_parallel_download_resumes_only_missing_segments(emulator, run_playbook, dest):
+    emulator.reset(backup_size=10 * MIB)
+    # The first segment gets 1,000,000 bytes, then every connection is cut at once: the run gives up.
+    emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1000000, "count": 1},
+                    {"kind": "drop", "host": "media", "after_bytes": 0, "count": 1000})
+    first = run_playbook(dest=dest, download_connections=4, retries=1)
+    assert first.result["failed"] is True and "resume" in first.result["msg"], first
+    state_file = part_state(dest)
+    assert state_file["mode"] == "ranges"
+    kept = sum(seg[2] for seg in state_file["segments"])
+    assert kept == 1000000 and not zips(dest)
+    emulator.faults()
+    before = len(emulator.state()["media_log"])
+    second = run_playbook(dest=dest, download_connections=4)
+    assert second.rc == 0 and not second.result.get("failed"), second
+    state = emulator.state()
+    assert second.result["resumed_from"] == kept
+    assert second.result["sha256"] == state["backup"]["sha256"] == sha256_of(second.result["path"])
+    fetched = sum(e["bytes_sent"] for e in media_gets({"media_log": state["media_log"][before:]}))
+    assert fetched == state["backup"]["size"] - kept
+    assert_clean_dest(dest)
+
+
+def test_killed_download_resumes_where_it_was(emulator, run_playbook, dest):
+    # 16 MiB over 4 connections at 2 MB/s each: about 2 s; SIGKILL the whole run at 40 % or more.
+    emulator.reset(backup_size=16 * MIB, media_rate_per_connection=2000000)
+    size = 16 * MIB
+    proc = run_playbook.start(dest=dest, download_connections=4)
+    written = 0
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        state_file = part_state(dest)
+        written = sum(seg[2] for seg in state_file["segments"]) if state_file else 0
+        if written >= 0.4 * size:
+            break
+        time.sleep(0.02)
+    # Ansible starts the module in a session of its own: kill every descendant, then the playbook.
+    tree = psutil.Process(proc.pid).children(recursive=True)
+    for child in tree:
+        child.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    psutil.wait_procs(tree, timeout=10)
+    assert 0.4 * size <= written < size, written
+    time.sleep(0.3)
+    emulator.control("config", {"media_rate_per_connection": None})
+    before = len(emulator.state()["media_log"])
+    second = run_playbook(dest=dest, download_connections=4)
+    assert second.rc == 0 and not second.result.get("failed"), second
+    state = emulator.state()
+    assert "resumed_from" in second.result, second
+    assert second.result["resumed_from"] >= written
+    assert second.result["sha256"] == state["backup"]["sha256"] == sha256_of(second.result["path"])
+    fetched = sum(e["bytes_sent"] for e in media_gets({"media_log": state["media_log"][before:]}))
+    assert fetched == size - second.result["resumed_from"] <= 0.6 * size
+    assert_clean_dest(dest)
