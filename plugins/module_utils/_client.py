@@ -34,7 +34,7 @@ import traceback
 try:
     import requests
     from requests.exceptions import ConnectionError as RequestsConnectionError
-    from requests.exceptions import ConnectTimeout, ReadTimeout, ChunkedEncodingError
+    from requests.exceptions import ConnectTimeout, ReadTimeout, ChunkedEncodingError, SSLError
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised by the sanity import test
@@ -69,6 +69,29 @@ class AtlassianError(Exception):
 
     def to_dict(self):
         return {"method": self.method, "url": self.url}
+
+
+class AtlassianTlsError(AtlassianError):
+    """The TLS handshake failed (certificate not trusted, wrong host name, ...). Never retried."""
+
+
+def tls_error(exc, method, url):
+    """An :class:`AtlassianTlsError` that says what to do, for a ``requests`` SSLError."""
+    text = _short_exc(exc)
+    host = urlsplit(url).netloc
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        what = "the TLS certificate of %s is not trusted (%s)" % (host, _ssl_reason(text))
+        hint = ("If the site uses a private or self-signed CA, give its PEM bundle in ca_path; validate_certs: false "
+                "turns the check off and exposes the API token to anyone on the path.")
+    else:
+        what = "the TLS handshake with %s failed (%s)" % (host, text[:200])
+        hint = "Check that url uses the right scheme and port, and any proxy between here and the site."
+    return AtlassianTlsError("%s %s: %s. %s" % (method, redact_url(url), what, hint), method, redact_url(url))
+
+
+def _ssl_reason(text):
+    match = re.search(r"certificate verify failed: ([^(')\]]+)", text)
+    return match.group(1).strip() if match else "certificate verify failed"
 
 
 class AtlassianApiError(AtlassianError):
@@ -317,6 +340,8 @@ class AtlassianClient(object):
                                                 headers=headers, stream=stream,
                                                 allow_redirects=allow_redirects,
                                                 timeout=timeout or self.timeout)
+            except SSLError as exc:
+                raise tls_error(exc, method, url)
             except (RequestsConnectionError, ReadTimeout, ChunkedEncodingError) as exc:
                 timed_out = isinstance(exc, (ReadTimeout, ConnectTimeout))
                 if attempt < self.retries and self._retry_allowed(method, retry, exc=exc):

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import threading
+import time
 
 try:
     import queue
@@ -50,16 +51,18 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     AtlassianTimeout,
     backoff_delay,
     excerpt,
+    tls_error,
     parse_retry_after,
     redact_url,
 )
 
 try:
-    from requests.exceptions import RequestException
+    from requests.exceptions import RequestException, SSLError
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
     TRANSFER_ERRORS = (RequestException, Urllib3HTTPError, http.client.HTTPException, OSError)
 except ImportError:  # pragma: no cover - requests is checked by the module
     TRANSFER_ERRORS = (http.client.HTTPException, OSError)
+    SSLError = None
 
 CHUNK_SIZE = 1024 * 1024
 # Ranged downloads: segments are taken in order, so the sha256 front stays
@@ -68,6 +71,7 @@ SEGMENT_SIZE = 32 * 1024 * 1024
 MIN_SPLIT = 2 * 1024 * 1024
 ALIGN = 64 * 1024
 JOIN_SECONDS = 5.0
+SPARE_WAIT = 1.0
 FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EBADF)
 STATE_SUFFIX = ".state.json"
 PART_SUFFIX = ".part"
@@ -181,7 +185,7 @@ class Downloader(object):
 
     def __init__(self, client, connections=1, chunk_size=CHUNK_SIZE, segment_size=SEGMENT_SIZE,
                  max_attempts=None, stall_attempts=None, sleep=None, clock=None, on_progress=None,
-                 checkpoint_interval=0.25, sync_interval=5.0):
+                 checkpoint_interval=0.25, sync_interval=30.0):
         self.client = client
         self.connections = max(1, int(connections))
         self.chunk_size = int(chunk_size)
@@ -244,10 +248,10 @@ class Downloader(object):
                 # Nothing worth resuming: leave no partial file behind.
                 _remove(part, state_path)
             raise
-        except AtlassianApiError as exc:
-            # The server refused the download outright: keep bytes worth resuming, unless the file is gone.
+        except AtlassianError as exc:
+            # Refused outright (HTTP status, TLS): keep bytes worth resuming, unless the file is gone.
             self._close(job, fd)
-            if exc.status in (404, 410) or not job.kept_bytes():
+            if getattr(exc, "status", None) in (404, 410) or not job.kept_bytes():
                 _remove(part, state_path)
             raise
         except (OSError, IOError) as exc:
@@ -403,6 +407,9 @@ class _Job(object):
         except (AtlassianConnectionError, AtlassianTimeout) as exc:
             self.last_open_error = exc.message
         except TRANSFER_ERRORS as exc:
+            if SSLError is not None and isinstance(exc, SSLError):
+                # Not transient: no retry makes an untrusted certificate trusted.
+                raise tls_error(exc, "GET", url if not site else self.client.url_for(url))
             self.last_open_error = _describe(exc)
         return None
 
@@ -633,13 +640,17 @@ class _Ranged(object):
         self._checkpoint(sync=False)
         for worker in workers:
             worker.start()
-        last_sync = self.job.clock()
+        last_sync = last_checkpoint = self.job.clock()
         try:
             with self.cond:
                 while not self._finished() and any(w.is_alive() for w in workers):
-                    self.cond.wait(job.dl.checkpoint_interval)
+                    # Woken early by releases, failures and returned buffers; checkpoints keep their pace.
+                    self.cond.wait(max(0.0, last_checkpoint + job.dl.checkpoint_interval - job.clock()))
                     if self.error is not None:
                         break
+                    if job.clock() - last_checkpoint < job.dl.checkpoint_interval:
+                        continue
+                    last_checkpoint = job.clock()
                     sync = job.clock() - last_sync >= job.dl.sync_interval
                     self.cond.release()
                     try:
@@ -857,11 +868,8 @@ class _Ranged(object):
                     raise _Retryable("connection closed at %d of %d bytes" % (pos, self.total), pos)
                 _pwrite_all(fd, view[:count], pos)
                 with self.cond:
-                    # The segment may have been split meanwhile: keep only what is ours.
-                    count = max(0, min(count, seg[1] - pos))
-                    seg[2] += count
+                    count, view = self.hasher.take(seg, view, pos, count)
                     job.transferred += count
-                    view = self.hasher.offer(view[:count], pos)
                 pos += count
         except (OSError, IOError) as exc:
             if getattr(exc, "errno", None) in FATAL_ERRNOS:
@@ -928,7 +936,7 @@ class _FrontHasher(object):
         self.fed = 0            # bytes handed to the thread (in memory or as a read-back claim)
         self.hashed = 0
         self.read_back = 0
-        self.spares = [bytearray(chunk_size) for _index in range(depth)]
+        self.spares = [_buffer(chunk_size) for _index in range(depth)]
         self.abandoned = False
         self.thread = threading.Thread(target=self._run, name="sha256")
         self.thread.daemon = True
@@ -936,21 +944,31 @@ class _FrontHasher(object):
         with ranged.cond:
             self._advance()
 
-    def offer(self, view, pos):
-        """Under ranged.cond: a buffer for the caller's next block.
+    def take(self, seg, view, pos, count):
+        """Under ranged.cond: record ``count`` bytes written at ``pos``; return (bytes kept, next buffer).
 
-        A block at the front is taken in memory when a spare buffer can be
-        given back in exchange; otherwise the caller keeps its buffer and the
-        block is read back from the file later. The number of buffers is
-        fixed, so memory does not depend on speed or size.
+        A block at the front is taken in memory in exchange for a spare
+        buffer. When hashing is the slower side the front waits for one (a
+        moment of backpressure costs less CPU than reading the block back);
+        a block away from the front is read back from the file later. The
+        number of buffers is fixed, so memory does not depend on speed or size.
+        The bytes are counted as written only after the wait, so the hashing
+        thread cannot claim them for read-back meanwhile.
         """
+        if pos == self.fed and count and not self.abandoned:
+            deadline = time.monotonic() + SPARE_WAIT
+            while not self.spares and not self.ranged.stop and time.monotonic() < deadline:
+                self.ranged.cond.wait(SPARE_WAIT)
+        # The segment may have been split meanwhile: keep only what is ours.
+        count = max(0, min(count, seg[1] - pos))
+        seg[2] += count
         buf = view.obj
-        if pos == self.fed and self.spares and len(view):
-            self.queue.put(("mem", view, pos))
-            self.fed = pos + len(view)
+        if pos == self.fed and self.spares and count:
+            self.queue.put(("mem", view[:count], pos))
+            self.fed = pos + count
             buf = self.spares.pop()
         self._advance()
-        return memoryview(buf)
+        return count, memoryview(buf)
 
     def _advance(self):
         """Claim written bytes at the front for read-back (under ranged.cond)."""
@@ -969,7 +987,7 @@ class _FrontHasher(object):
             self.fed = end
 
     def _run(self):
-        buf = bytearray(self.chunk_size)
+        buf = _buffer(self.chunk_size)
         view = memoryview(buf)
         while True:
             kind, item, pos = self.queue.get()
@@ -982,6 +1000,7 @@ class _FrontHasher(object):
                 self.hashed = pos + len(item)
                 with self.ranged.cond:
                     self.spares.append(item.obj)
+                    self.ranged.cond.notify_all()
             else:
                 remaining = item
                 while remaining > 0:
@@ -1003,7 +1022,7 @@ class _FrontHasher(object):
 
     def buffer(self):
         """A worker's own block buffer, for the whole transfer."""
-        return memoryview(bytearray(self.chunk_size))
+        return memoryview(_buffer(self.chunk_size))
 
     def abandon(self):
         self.abandoned = True
@@ -1027,6 +1046,11 @@ class _FrontHasher(object):
             raise VerificationError("The partial file %s could not be read back to compute its sha256." %
                                     self.ranged.job.part, self.ranged.job.safe_url)
         return self.digest
+
+
+def _buffer(size):
+    """A buffer whose pages are touched now: memory in use is the same at the start as at the peak."""
+    return bytearray(b"\x00" * size)
 
 
 def _segment_at(segments, offset):

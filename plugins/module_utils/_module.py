@@ -25,6 +25,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     AtlassianConnectionError,
     AtlassianError,
     AtlassianTimeout,
+    AtlassianTlsError,
 )
 
 CONNECTION_SPEC = dict(
@@ -127,6 +128,9 @@ class AtlassianModule(AnsibleModule):
                 msg += " The service said: %s" % exc.body
             if hint:
                 msg += " " + hint
+        elif isinstance(exc, AtlassianTlsError):
+            result.update(exc.to_dict())
+            msg = "Failed to %s: %s" % (action, exc.message)
         elif isinstance(exc, AtlassianTimeout):
             result.update(exc.to_dict())
             msg = "Failed to %s: %s. The site did not answer in time; raise timeout or check the network." % (

@@ -22,7 +22,9 @@ description:
   - Each backup lands as C(confluence-<site host>-<UTC timestamp>.zip), written to a C(.part) file first and renamed
     only after its size, sha256 and zip structure were checked, with a C(sha256sum)-format C(.sha256) file and a
     JSON manifest beside it. Files are created with mode C(0600).
-  - Interrupted downloads resume with HTTP C(Range), within the run and on the next run.
+  - The download uses O(download_connections) parallel byte-range requests into one preallocated partial file, and
+    falls back to one stream when the server answers no ranges. Interrupted downloads resume, within the run and on
+    the next run, fetching only the missing bytes. A signed download link that expires is fetched again from the site.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:

@@ -8,10 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def build(config=None, host="127.0.0.1"):
+def build(config=None, host="127.0.0.1", ssl_context=None):
     """An Emulator with every API module registered."""
     from atlassian_emulator.core import Emulator
     from atlassian_emulator.obm import ObmApi
-    emulator = Emulator(config, host=host)
+    emulator = Emulator(config, host=host, ssl_context=ssl_context)
     emulator.apis.append(ObmApi(emulator))
     return emulator

@@ -24,6 +24,7 @@ def main(argv=None):
     parser.add_argument("--media-port", type=int, default=0, help="media host port (0: any free port)")
     parser.add_argument("--config", help="JSON file of settings (see core.DEFAULT_CONFIG)")
     parser.add_argument("--ready-file", help="write the ports here as JSON once listening")
+    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a self-signed CA made in DIR (DIR/ca.pem)")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the emulator listens on loopback only")
@@ -31,13 +32,19 @@ def main(argv=None):
     if args.config:
         with open(args.config) as handle:
             config = json.load(handle)
-    emulator = build(config, host=args.host)
+    ssl_context, ca_file = None, None
+    if args.tls:
+        from atlassian_emulator.tls import server_context
+        os.makedirs(args.tls, exist_ok=True)
+        ssl_context, ca_file = server_context(args.tls)
+    emulator = build(config, host=args.host, ssl_context=ssl_context)
+    scheme = "https" if ssl_context is not None else "http"
 
     async def serve():
         await emulator.start(args.port, args.media_port)
-        info = {"site_url": "http://%s:%s" % (args.host, emulator.site_port),
-                "media_url": "http://%s:%s" % (args.host, emulator.media_port),
-                "pid": os.getpid()}
+        info = {"site_url": "%s://%s:%s" % (scheme, args.host, emulator.site_port),
+                "media_url": "%s://%s:%s" % (scheme, args.host, emulator.media_port),
+                "ca_file": ca_file, "pid": os.getpid()}
         if args.ready_file:
             tmp = args.ready_file + ".tmp"
             with open(tmp, "w") as handle:

@@ -65,8 +65,10 @@ FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json")
 
 
 class Emulator(object):
-    def __init__(self, config=None, host="127.0.0.1"):
+    def __init__(self, config=None, host="127.0.0.1", ssl_context=None):
         self.host = host
+        self.ssl_context = ssl_context
+        self.scheme = "https" if ssl_context is not None else "http"
         self.initial_config = copy.deepcopy(DEFAULT_CONFIG)
         self.initial_config.update(config or {})
         self.secret = b"emulator-media-signing-key"
@@ -167,8 +169,8 @@ class Emulator(object):
         expires = int(self.now() + float(self.config["link_ttl_seconds"]))
         sig = hmac.new(self.secret, ("%s|%d" % (file_id, expires)).encode("ascii"), hashlib.sha256).hexdigest()
         token = base64.urlsafe_b64encode(json.dumps({"exp": expires, "sub": file_id, "sig": sig}).encode()).decode()
-        return "http://%s:%s/file/%s/binary?token=%s&client=%s&dl=true&name=%s" % (
-            self.host, self.media_port, file_id, token.rstrip("="), "emulator-client", name)
+        return "%s://%s:%s/file/%s/binary?token=%s&client=%s&dl=true&name=%s" % (
+            self.scheme, self.host, self.media_port, file_id, token.rstrip("="), "emulator-client", name)
 
     def check_media_token(self, file_id, token):
         """None when valid, else the reason."""
@@ -239,8 +241,8 @@ class Emulator(object):
     # --------------------------------------------------------------- control
     def state(self):
         data = {
-            "site_url": "http://%s:%s" % (self.host, self.site_port),
-            "media_url": "http://%s:%s" % (self.host, self.media_port),
+            "site_url": "%s://%s:%s" % (self.scheme, self.host, self.site_port),
+            "media_url": "%s://%s:%s" % (self.scheme, self.host, self.media_port),
             "config": self.config,
             "clock_offset": self.clock_offset,
             "requests": self.requests,
@@ -303,7 +305,7 @@ class Emulator(object):
         for app, port, attr in ((media, media_port, "media_port"), (site, site_port, "site_port")):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
-            tcp = web.TCPSite(runner, self.host, port)
+            tcp = web.TCPSite(runner, self.host, port, ssl_context=self.ssl_context)
             await tcp.start()
             setattr(self, attr, runner.addresses[0][1])
             self._runners.append(runner)

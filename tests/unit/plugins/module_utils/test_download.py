@@ -79,10 +79,11 @@ def _write(ranged, fd, content, seg, count, in_memory):
     block = bytearray(content[pos:pos + count])
     os.pwrite(fd, block, pos)
     with ranged.cond:
-        seg[2] += count
         if in_memory:
-            ranged.hasher.offer(memoryview(block), pos)
+            kept, _buffer = ranged.hasher.take(seg, memoryview(block), pos, count)
+            assert kept == count
         else:
+            seg[2] += count
             ranged.hasher._advance()
 
 
