@@ -410,9 +410,11 @@ class AtlassianClient(object):
 
     def _send(self, method, url, json=None, data=None, params=None, headers=None, stream=False, timeout=None,
               session=None):
+        # verify is passed per request: set on the session only, requests lets REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE from the environment override it, and ca_path or validate_certs: false would be ignored.
         return (session or self.session).request(method, url, json=json, data=data, params=params,
-                                    headers=self.headers_for(url, headers), stream=stream,
-                                    allow_redirects=False, timeout=timeout)
+                                                 headers=self.headers_for(url, headers), stream=stream,
+                                                 allow_redirects=False, timeout=timeout, verify=self._verify)
 
     def resolve_redirects(self, url, headers=None, timeout=None, session=None):
         """GET ``url`` with stream=True, following redirects safely; return the final response."""

@@ -72,7 +72,7 @@ MIN_SPLIT = 2 * 1024 * 1024
 ALIGN = 64 * 1024
 JOIN_SECONDS = 5.0
 SPARE_WAIT = 1.0
-FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EBADF)
+FATAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EBADF)
 STATE_SUFFIX = ".state.json"
 PART_SUFFIX = ".part"
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
@@ -256,10 +256,13 @@ class Downloader(object):
             raise
         except (OSError, IOError) as exc:
             self._discard(job, fd, part, state_path)
-            if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
-                raise DownloadError("No space left on the device while writing %s; the partial file was removed "
-                                    "and nothing else was touched. Free space (the backup needs %s bytes) and run "
-                                    "again." % (part, job.total if job.total is not None else "an unknown number of"),
+            code = getattr(exc, "errno", None)
+            if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                what = {errno.ENOSPC: "No space left on the device", errno.EDQUOT: "Disk quota exceeded",
+                        errno.EFBIG: "File too large for this file system or the process's file size limit"}[code]
+                raise DownloadError("%s while writing %s; the partial file was removed and nothing else was "
+                                    "touched. Free space (the backup needs %s bytes) and run again." % (
+                                        what, part, job.total if job.total is not None else "an unknown number of"),
                                     job.safe_url)
             raise DownloadError("Could not write %s: %s" % (part, exc), job.safe_url)
         except BaseException:

@@ -29,7 +29,7 @@ CANARY_TOKEN = "CANARY-tok-7f3a9c1e5b2d4f60a8e1"
 
 
 class Emulator(object):
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=False):
         self.ready = os.path.join(workdir, "emulator.json")
         env = dict(os.environ, PYTHONPATH=EMULATOR_PATH)
         config = os.path.join(workdir, "emulator-config.json")
@@ -37,8 +37,10 @@ class Emulator(object):
             json.dump({"users": {CANARY_USER: CANARY_TOKEN}, "backup_seconds": 1.5, "queued_seconds": 0.3,
                        "backup_size": 3 * 1024 * 1024 + 123}, handle)
         self.log = open(os.path.join(workdir, "emulator.log"), "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--ready-file", self.ready,
-                                      "--config", config], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "atlassian_emulator", "--ready-file", self.ready, "--config", config]
+        if tls:
+            command += ["--tls", os.path.join(workdir, "tls")]
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while not os.path.exists(self.ready):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -48,12 +50,15 @@ class Emulator(object):
             info = json.load(handle)
         self.url = info["site_url"]
         self.media_url = info["media_url"]
+        self.ca_file = info.get("ca_file")
+        # The control API is plain HTTP's twin: with TLS, trust the emulator's own CA for it.
+        self.verify = self.ca_file or True
 
     def control(self, path, body=None):
         if body is None:
-            response = requests.get(self.url + "/_emulator/" + path, timeout=60)
+            response = requests.get(self.url + "/_emulator/" + path, timeout=60, verify=self.verify)
         else:
-            response = requests.post(self.url + "/_emulator/" + path, json=body, timeout=60)
+            response = requests.post(self.url + "/_emulator/" + path, json=body, timeout=60, verify=self.verify)
         response.raise_for_status()
         return response.json()
 
@@ -89,6 +94,20 @@ def emulator_session(tmp_path_factory):
 def emulator(emulator_session):
     emulator_session.reset()
     return emulator_session
+
+
+@pytest.fixture(scope="session")
+def tls_emulator_session(tmp_path_factory):
+    emu = Emulator(str(tmp_path_factory.mktemp("tls-emulator")), tls=True)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def tls_emulator(tls_emulator_session):
+    """The emulator over HTTPS, with a certificate from its own throwaway CA (``ca_file``)."""
+    tls_emulator_session.reset()
+    return tls_emulator_session
 
 
 class PlaybookRun(object):
@@ -129,7 +148,11 @@ def run_playbook(emulator, tmp_path):
             "ATLASSIAN_USERNAME": CANARY_USER,
             "ATLASSIAN_API_TOKEN": token,
         })
-        run_env.update(env or {})
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)  # None removes a variable, e.g. to pass a secret as an option instead
+            else:
+                run_env[key] = value
         return cmd, run_env, result_file
 
     def start(**kwargs):
@@ -139,10 +162,11 @@ def run_playbook(emulator, tmp_path):
         return subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
 
-    def run(**kwargs):
+    def run(preexec=None, **kwargs):
+        """``preexec`` runs in the child before ansible-playbook starts (limits set there are inherited)."""
         cmd, run_env, result_file = prepare(**kwargs)
         proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600, check=False)
+                              universal_newlines=True, timeout=600, check=False, preexec_fn=preexec)
         result = None
         if os.path.exists(result_file):
             with open(result_file) as handle:
@@ -154,6 +178,39 @@ def run_playbook(emulator, tmp_path):
     run.runs = runs
     run.start = start
     return run
+
+
+def secret_forms(user=CANARY_USER, token=CANARY_TOKEN):
+    """Every form in which the canary credentials could leak: the token, and the Basic header blob."""
+    import base64
+    basic = base64.b64encode(("%s:%s" % (user, token)).encode()).decode()
+    return [token, basic]
+
+
+@pytest.fixture(autouse=True)
+def leak_guard(request, tmp_path):
+    """After every integration test: no canary secret in any output, result or file the test produced,
+    nor in the emulator's log; and no Authorization header ever reached the media host."""
+    yield
+    forms = secret_forms()
+    runs = getattr(request.node.funcargs.get("run_playbook"), "runs", [])
+    for index, run in enumerate(r for r in runs if r is not None):
+        for secret in forms:
+            assert secret not in run.output, "a secret leaked into the output of run %d" % index
+            assert secret not in json.dumps(run.result), "a secret leaked into the result of run %d" % index
+    for name, text in all_text_under(str(tmp_path)):
+        for secret in forms:
+            assert secret not in text, "a secret leaked into %s" % name
+    for key in ("emulator", "tls_emulator"):
+        emu = request.node.funcargs.get(key)
+        if emu is None:
+            continue
+        with open(emu.log.name, "rb") as handle:
+            log = handle.read().decode("latin-1")
+        for secret in forms:
+            assert secret not in log, "a secret leaked into the emulator's log"
+        sent = [e for e in emu.state()["media_log"] if e["authorization"]]
+        assert not sent, "Authorization was sent to the media host: %s" % sent
 
 
 @pytest.fixture

@@ -59,9 +59,11 @@ DEFAULT_CONFIG = {
     "media_drop_probability": 0.0,     # chance that a response is cut at a random byte
     "media_seed": 1,                   # seeds the random drops (and nothing else)
     "media_sendfile": True,            # serve with sendfile(2) from the cached file
+    "zip_extra_member": None,          # e.g. "../../evil.txt": a zip whose member escapes its folder
+    "hostile_file_name": None,         # e.g. "../../../etc/passwd": the fileName progress reports
 }
 
-FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json")
+FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json", "redirect", "endless")
 
 
 class Emulator(object):
@@ -216,9 +218,14 @@ class Emulator(object):
             if request.path.startswith("/_emulator"):
                 return await handler(request)
             self.record(request, host)
-            rule = self.take_fault(request, host, ("http", "delay"))
+            rule = self.take_fault(request, host, ("http", "delay", "redirect", "endless"))
             if rule is not None and rule.get("kind") == "delay":
                 await asyncio.sleep(float(rule.get("seconds", 1)))
+            elif rule is not None and rule.get("kind") == "redirect":
+                # A misconfigured proxy or SSO: 302 back to the same URL (or to "location").
+                return web.Response(status=302, headers={"Location": rule.get("location") or str(request.rel_url)})
+            elif rule is not None and rule.get("kind") == "endless":
+                return await _endless(request, int(rule.get("max_bytes", 256 * 1024 * 1024)))
             elif rule is not None:
                 headers = {}
                 if rule.get("retry_after") is not None:
@@ -318,6 +325,23 @@ class Emulator(object):
             shutil.rmtree(self.cache_dir, ignore_errors=True)
             self.cache_dir = None
             self._media_files = {}
+
+
+async def _endless(request, max_bytes):
+    """A 200 "JSON" answer that never ends (up to max_bytes): a broken proxy or a hostile server."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    piece = b'{"status":"' + b"x" * (64 * 1024)
+    sent = 0
+    try:
+        while sent < max_bytes:
+            await response.write(piece)
+            sent += len(piece)
+    except (ConnectionError, RuntimeError):
+        return response
+    await response.write_eof()
+    return response
 
 
 def _materialise(blob, path):

@@ -76,11 +76,12 @@ class ObmApi(object):
         return self.backup
 
     def zip_for(self, backup):
-        key = (backup["size"], backup["seed"])
+        key = (backup["size"], backup["seed"], self.em.config.get("zip_extra_member"))
         if key not in self._zip_cache:
             self._zip_cache = {key: BackupZip(backup["size"], seed=backup["seed"],
                                               created=int(backup["started"] + backup["duration"]),
-                                              site=self.em.config["site_name"])}
+                                              site=self.em.config["site_name"],
+                                              extra_member=self.em.config.get("zip_extra_member"))}
         return self._zip_cache[key]
 
     def phase(self, now=None):
@@ -102,6 +103,9 @@ class ObmApi(object):
         return "complete", 100
 
     def file_name(self):
+        if self.em.config.get("hostile_file_name"):
+            # A compromised or buggy service: a fileName that tries to leave the download folder.
+            return self.em.config["hostile_file_name"]
         if self.em.config["filename_style"] == "bare":
             return self.backup["id"]
         return "temp/filestore/" + self.backup["id"]

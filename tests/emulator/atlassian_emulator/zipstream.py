@@ -38,12 +38,12 @@ def _dos_datetime(epoch):
 class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
-    def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net"):
+    def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None):
         if size < MIN_SIZE:
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
         self.size = int(size)
         self.seed = seed
-        self.cache_key = (self.size, seed, int(created), site)
+        self.cache_key = (self.size, seed, int(created), site, extra_member)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
@@ -57,6 +57,9 @@ class BackupZip(object):
                                              "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
                                              "backupAttachments=true\n" % seed).encode("ascii")),
         ]
+        if extra_member:
+            # A hostile archive: a member whose path leaves the folder it is extracted into.
+            self.small.append((extra_member, b"this file tries to escape the extraction folder\n"))
         self._crc_cache = {}
         self.segments = self._layout()
         self._sha256 = None

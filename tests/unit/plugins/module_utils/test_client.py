@@ -180,3 +180,35 @@ def test_rejects_non_http_url():
     with pytest.raises(Exception) as info:
         AtlassianClient("acme.atlassian.net", auth=("basic", "u", "t"))
     assert "not an absolute http(s) URL" in str(info.value)
+
+
+class _RecordingAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self):
+        super(_RecordingAdapter, self).__init__()
+        self.verify_seen = []
+
+    def send(self, request, **kwargs):
+        self.verify_seen.append(kwargs.get("verify"))
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b"{}"
+        response.url = request.url
+        response.request = request
+        return response
+
+
+@pytest.mark.parametrize("validate_certs, ca_path, expected", [
+    (False, None, False),
+    (True, "/etc/private-ca.pem", "/etc/private-ca.pem"),
+    # Without ca_path the environment's bundle is used, as everywhere else in requests.
+    (True, None, "/etc/ssl/certs/ca-certificates.crt"),
+])
+def test_tls_settings_win_over_ca_bundle_environment(monkeypatch, validate_certs, ca_path, expected):
+    # requests lets REQUESTS_CA_BUNDLE override a session's verify; the client passes it per request.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    client = AtlassianClient(BASE, auth=("basic", "u", TOKEN), validate_certs=validate_certs, ca_path=ca_path)
+    adapter = _RecordingAdapter()
+    client.session.mount("https://", adapter)
+    client.request("GET", "/wiki/rest/obm/1.0/getprogress")
+    assert adapter.verify_seen == [expected]
