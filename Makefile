@@ -10,12 +10,13 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench clean
+.PHONY: help venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
 	@echo "make test   - sanity, lint, unit and integration tests (everything CI runs)"
-	@echo "make bench  - download throughput against curl, and peak memory"
+	@echo "make bench  - download throughput against curl and aria2c, peak memory, resume after a kill"
+	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
 
 $(VENV)/.installed: tests/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }
@@ -68,6 +69,12 @@ test: sanity lint docs-lint changelog-lint build
 
 bench: stage
 	$(BIN)/python benchmarks/download_bench.py
+
+CHAOS_RUNS ?= 200
+CHAOS_SEED ?= 1
+chaos: stage
+	cd $(STAGE_ROOT) && PATH=$(BIN):$$PATH $(BIN)/python \
+	  ansible_collections/atlassian_ops/backup/tests/chaos/campaign.py --runs $(CHAOS_RUNS) --seed $(CHAOS_SEED)
 
 clean:
 	rm -rf $(STAGE_ROOT) dist tests/output

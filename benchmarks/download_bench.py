@@ -329,8 +329,8 @@ def main():
             ", ".join("%.1f MiB at %d MiB" % (m, s) for s, m in memories), verdict(ok)))
     if not args.quick:
         print("  killed at %.0f %% (state file; %.0f %% had been sent), the second run fetched %.1f %% "
-              "(<= 45 %%; kept %.1f %%)  %s" % (seen * 100, first * 100, second * 100, kept * 100,
-                                                 verdict(second <= 0.45)))
+              "(<= 45 %%; kept %.1f %%)  %s" % (
+                  seen * 100, first * 100, second * 100, kept * 100, verdict(second <= 0.45)))
 
 
 if __name__ == "__main__":

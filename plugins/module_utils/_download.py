@@ -746,8 +746,8 @@ class _Ranged(object):
                         seg = self._claim()
                     if seg is None:
                         return
+                before = seg[2]
                 try:
-                    before = seg[2]
                     try:
                         self._fetch(seg, session, first)
                     finally:
