@@ -18,7 +18,7 @@ into a folder that already holds an earlier verified backup, and checks the inva
 
     python tests/chaos/campaign.py --runs 200 --seed 1 [--workers 2] [--verbose]
 
-It needs the staged collection on ANSIBLE_COLLECTIONS_PATH (``make chaos`` does that). Exit status 1 when
+It runs from the staged copy of the collection (``make chaos`` stages it and starts it there). Exit status 1 when
 an invariant was violated; the summary prints runs, faults injected, outcomes and every violation.
 """
 
@@ -44,6 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 PLAYBOOK = os.path.join(TESTS, "e2e", "playbooks", "backup.yml")
 EMULATOR_PATH = os.path.join(TESTS, "emulator")
+# .../ansible_collections/atlassian_ops/backup/tests/chaos -> the folder that holds ansible_collections
+COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(TESTS))))
 USER = "chaos-bot@example.com"
 TOKEN = "CANARY-chaos-5d1e7a3b9c0f4e28b6a2"
 MIB = 1024 * 1024
@@ -63,6 +65,7 @@ CAUSES = {
     "expiry": ["expired", "401", "resume"],
     "redirect_loop": ["redirects"],
     "endless": ["larger than"],
+    "outage": ["resume"],
 }
 
 
@@ -70,7 +73,7 @@ def pick_faults(rng):
     """(names, emulator config, fault rules, extra playbook vars) for one run."""
     config = {"backup_size": rng.choice([1, 2, 3, 5]) * MIB + rng.randrange(0, 4096),
               "backup_seconds": rng.choice([0.3, 0.8, 1.5]), "queued_seconds": rng.choice([0, 0.2])}
-    rules, names, extra = [], [], {}
+    rules, names, extra, tail = [], [], {}, []
     site_paths = ["getprogress", "runbackup", "/wiki/download/"]
     for name in rng.sample(sorted(CAUSES), rng.choice([1, 1, 2, 2, 3])):
         names.append(name)
@@ -108,13 +111,20 @@ def pick_faults(rng):
             rules.append({"kind": "drop", "host": "media", "after_bytes": rng.randrange(600000, 1200000)})
         elif name == "redirect_loop":
             rules.append({"kind": "redirect", "match": "/wiki/download/", "count": rng.choice([1, 3, 1000])})
+        elif name == "outage":
+            # The media host goes away mid-download and stays away: the partial file must be kept and resumable.
+            # (same kind as the placed drops, so they are armed after them: see below)
+            tail.append({"kind": "drop", "host": "media", "after_bytes": rng.randrange(100000, MIB)})
+            tail.append({"kind": "drop", "host": "media", "after_bytes": 0, "count": 1000})
+            extra["retries"] = 1
         elif name == "endless":
             rules.append({"kind": "endless", "match": "getprogress", "count": rng.choice([1, 100]),
                           "max_bytes": 8 * MIB})
     # Armed in order: the first matching rule fires first.
     rng.shuffle(rules)
+    rules += tail
     extra["download_connections"] = rng.choice([1, 2, 4, 8])
-    extra["retries"] = rng.choice([2, 3, 5])
+    extra.setdefault("retries", rng.choice([2, 3, 5]))
     return names, config, rules, extra
 
 
@@ -190,7 +200,7 @@ class Worker(object):
         with open(inventory, "w") as handle:
             handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
         env = dict(os.environ, ATLASSIAN_URL=self.emulator.url, ATLASSIAN_USERNAME=USER, ATLASSIAN_API_TOKEN=TOKEN,
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.work, "ansible-tmp"))
         if os.path.exists(result_file):
             os.unlink(result_file)
