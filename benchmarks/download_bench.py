@@ -38,53 +38,33 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 STAGE_ROOT = os.path.join(ROOT, ".build")
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+
+from atlassian_emulator.launcher import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 MODULE = "ansible_collections.atlassian_ops.backup.plugins.modules.confluence_backup"
 USER, TOKEN = "bench@example.com", "bench-token"
 MB = 1000.0 * 1000.0
 MIB = 1024 * 1024
 
 
-class Emulator(object):
+class Emulator(EmulatorProcess):
+    """The emulator with one completed backup of ``size`` bytes, its media cache warmed."""
+
     def __init__(self, work, size):
         self.work = work
-        config = os.path.join(work, "config.json")
-        with open(config, "w") as handle:
-            json.dump({"users": {USER: TOKEN}, "backup_size": size, "backup_seconds": 0.2,
-                       "queued_seconds": 0, "link_ttl_seconds": 3600}, handle)
-        ready = os.path.join(work, "ready.json")
-        if os.path.exists(ready):
-            os.unlink(ready)
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests", "emulator"))
-        self.proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--config", config,
-                                      "--ready-file", ready], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _i in range(400):
-            if os.path.exists(ready):
-                break
-            time.sleep(0.05)
-        with open(ready) as handle:
-            self.url = json.load(handle)["site_url"]
+        super(Emulator, self).__init__(work, {"users": {USER: TOKEN}, "backup_size": size, "backup_seconds": 0.2,
+                                              "queued_seconds": 0, "link_ttl_seconds": 3600})
         # A completed backup on the site, frequency limit active: the module downloads the latest one.
-        requests.post(self.url + "/_emulator/obm/backup", json={"state": "complete", "age_seconds": 60}, timeout=30)
+        self.seed(state="complete", age_seconds=60)
         self.backup = self.state()["backup"]  # computes the sha256 once
         # Warm the media host's file cache (it writes the generated zip once, then serves it with sendfile).
         self.download_url = "%s/wiki/download/%s" % (self.url, self.backup["file_name"])
         with requests.get(self.download_url, auth=(USER, TOKEN), headers={"Range": "bytes=0-0"}, timeout=600) as r:
             r.raise_for_status()
 
-    def state(self):
-        return requests.get(self.url + "/_emulator/state", timeout=600).json()
-
-    def config(self, **values):
-        requests.post(self.url + "/_emulator/config", json=values, timeout=30).raise_for_status()
-
     def media_bytes(self, since=0):
         log = self.state()["media_log"]
         return sum(entry.get("bytes_sent") or 0 for entry in log[since:]), len(log)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
 
 
 def settle():

@@ -44,6 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 PLAYBOOK = os.path.join(TESTS, "e2e", "playbooks", "backup.yml")
 EMULATOR_PATH = os.path.join(TESTS, "emulator")
+sys.path.insert(0, EMULATOR_PATH)
+from atlassian_emulator.launcher import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+
 # .../ansible_collections/atlassian_ops/backup/tests/chaos -> the folder that holds ansible_collections
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(TESTS))))
 USER = "chaos-bot@example.com"
@@ -141,52 +144,15 @@ def tree_digest(folder):
             if os.path.isfile(os.path.join(folder, name))}
 
 
-class Emulator(object):
-    def __init__(self, work):
-        import requests
-        self.requests = requests
-        self.ready = os.path.join(work, "emulator.json")
-        config = os.path.join(work, "config.json")
-        with open(config, "w") as handle:
-            json.dump({"users": {USER: TOKEN}}, handle)
-        self.log = open(os.path.join(work, "emulator.log"), "w")
-        env = dict(os.environ, PYTHONPATH=EMULATOR_PATH)
-        self.proc = subprocess.Popen([sys.executable, "-m", "atlassian_emulator", "--ready-file", self.ready,
-                                      "--config", config], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while not os.path.exists(self.ready):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.05)
-        with open(self.ready) as handle:
-            self.url = json.load(handle)["site_url"]
-
-    def post(self, path, body):
-        response = self.requests.post(self.url + "/_emulator/" + path, json=body, timeout=120)
-        response.raise_for_status()
-        return response.json()
-
-    def state(self):
-        return self.requests.get(self.url + "/_emulator/state", timeout=120).json()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 class Worker(object):
     def __init__(self, index, base):
         self.index = index
         self.work = os.path.join(base, "worker-%d" % index)
         os.makedirs(self.work)
-        self.emulator = Emulator(self.work)
+        self.emulator = EmulatorProcess(self.work, {"users": {USER: TOKEN}})
         self.golden = os.path.join(self.work, "golden")
         os.makedirs(self.golden)
-        self.emulator.post("reset", {"config": {"backup_size": MIB, "backup_seconds": 0.3}})
+        self.emulator.reset(backup_size=MIB, backup_seconds=0.3)
         first = self.playbook(self.golden, {}, os.path.join(self.work, "golden.json"))
         if first["result"] is None or first["result"].get("failed"):
             raise RuntimeError("the clean run that makes the earlier backup failed: %s" % first)
@@ -220,17 +186,16 @@ class Worker(object):
         names, config, rules, extra = pick_faults(rng)
         dest = os.path.join(self.work, "run-%d" % number)
         shutil.copytree(self.golden, dest)
-        self.emulator.post("reset", {"config": config})
-        self.emulator.post("faults", {"faults": rules})
+        self.emulator.reset(**config)
+        self.emulator.faults(*rules)
         outcome = self.playbook(dest, extra, os.path.join(self.work, "result-%d.json" % number))
         state = self.emulator.state()
         violations = check(outcome, state, dest, self.golden_digest, names)
         recovered = None
         if any(n.endswith(".part") for n in os.listdir(dest)) and not violations:
             # The kept partial file must be resumable: a clean run finishes it.
-            self.emulator.post("faults", {"faults": []})
-            self.emulator.post("config", {"media_drop_probability": 0, "media_rate_per_connection": None,
-                                          "link_ttl_seconds": 600})
+            self.emulator.faults()
+            self.emulator.config(media_drop_probability=0, media_rate_per_connection=None, link_ttl_seconds=600)
             again = self.playbook(dest, {"download_connections": extra["download_connections"]},
                                   os.path.join(self.work, "again-%d.json" % number))
             recovered = again["result"] and not again["result"].get("failed")

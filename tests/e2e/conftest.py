@@ -12,15 +12,16 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.dirname(os.path.dirname(HERE))
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 EMULATOR_PATH = os.path.join(COLLECTION, "tests", "emulator")
+sys.path.insert(0, EMULATOR_PATH)
+
+from atlassian_emulator.launcher import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 
 # Canary credentials: used by every test; no output, result or file may contain them.
@@ -28,59 +29,10 @@ CANARY_USER = "backup-bot@example.com"
 CANARY_TOKEN = "CANARY-tok-7f3a9c1e5b2d4f60a8e1"
 
 
-class Emulator(object):
-    def __init__(self, workdir, tls=False):
-        self.ready = os.path.join(workdir, "emulator.json")
-        env = dict(os.environ, PYTHONPATH=EMULATOR_PATH)
-        config = os.path.join(workdir, "emulator-config.json")
-        with open(config, "w") as handle:
-            json.dump({"users": {CANARY_USER: CANARY_TOKEN}, "backup_seconds": 1.5, "queued_seconds": 0.3,
-                       "backup_size": 3 * 1024 * 1024 + 123}, handle)
-        self.log = open(os.path.join(workdir, "emulator.log"), "w")
-        command = [sys.executable, "-m", "atlassian_emulator", "--ready-file", self.ready, "--config", config]
-        if tls:
-            command += ["--tls", os.path.join(workdir, "tls")]
-        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 20
-        while not os.path.exists(self.ready):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the emulator did not start; see %s" % self.log.name)
-            time.sleep(0.05)
-        with open(self.ready) as handle:
-            info = json.load(handle)
-        self.url = info["site_url"]
-        self.media_url = info["media_url"]
-        self.ca_file = info.get("ca_file")
-        # The control API is plain HTTP's twin: with TLS, trust the emulator's own CA for it.
-        self.verify = self.ca_file or True
-
-    def control(self, path, body=None):
-        if body is None:
-            response = requests.get(self.url + "/_emulator/" + path, timeout=60, verify=self.verify)
-        else:
-            response = requests.post(self.url + "/_emulator/" + path, json=body, timeout=60, verify=self.verify)
-        response.raise_for_status()
-        return response.json()
-
-    def state(self):
-        return self.control("state")
-
-    def reset(self, **config):
-        return self.control("reset", {"config": config})
-
-    def faults(self, *rules):
-        return self.control("faults", {"faults": list(rules)})
-
-    def seed(self, **body):
-        return self.control("obm/backup", body)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+def Emulator(workdir, tls=False):
+    """The emulator of the suite: canary credentials, a 3 MiB backup that takes 1.5 s."""
+    return EmulatorProcess(workdir, {"users": {CANARY_USER: CANARY_TOKEN}, "backup_seconds": 1.5,
+                                     "queued_seconds": 0.3, "backup_size": 3 * 1024 * 1024 + 123}, tls=tls)
 
 
 @pytest.fixture(scope="session")
