@@ -736,6 +736,7 @@ class _Ranged(object):
     def _worker(self, first, seg):
         job = self.job
         session = job.client.new_session()
+        buffers = [self.hasher.buffer()]
         stalled = 0
         try:
             while True:
@@ -749,7 +750,7 @@ class _Ranged(object):
                 before = seg[2]
                 try:
                     try:
-                        self._fetch(seg, session, first)
+                        self._fetch(seg, session, first, buffers)
                     finally:
                         first = None
                     stalled = 0
@@ -816,7 +817,7 @@ class _Ranged(object):
             raise _Retryable(job.last_open_error, front)
         return response
 
-    def _fetch(self, seg, session, first):
+    def _fetch(self, seg, session, first, buffers):
         job = self.job
         front = seg[0] + seg[2]
         response = first
@@ -846,15 +847,17 @@ class _Ranged(object):
                 except _Retryable as exc:
                     exc.url = response.url
                     raise
-            self._copy(response, seg, front)
+            self._copy(response, seg, front, buffers)
         finally:
             if response is not None:
                 response.close()
 
-    def _copy(self, response, seg, pos):
+    def _copy(self, response, seg, pos, buffers):
+        """Read the answer into the segment. ``buffers[0]`` is the worker's block buffer, kept across segments
+        (swapped with the hasher's spares as blocks are handed over), so nothing is allocated per segment."""
         job = self.job
         fd = job.fd
-        view = self.hasher.buffer()
+        view = buffers[0]
         reader = _Reader(response)
         try:
             while True:
@@ -872,6 +875,7 @@ class _Ranged(object):
                 _pwrite_all(fd, view[:count], pos)
                 with self.cond:
                     count, view = self.hasher.take(seg, view, pos, count)
+                    buffers[0] = view
                     job.transferred += count
                 pos += count
         except (OSError, IOError) as exc:
