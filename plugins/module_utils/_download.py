@@ -443,13 +443,17 @@ class _Stream(object):
     """One sequential stream: for servers that give no length or ignore ranges.
 
     It resumes with ``Range``/``If-Range`` when a later answer is a 206, and
-    starts over from zero when the server sends the whole file again.
+    starts over from zero when the server sends the whole file again. Its
+    progress (offset, digest, ETag, total) lives on the instance, so an answer
+    that restarts from zero and then breaks off never leaves an old digest
+    paired with a new offset.
     """
 
     def __init__(self, job):
         self.job = job
         job.mode = "stream"
         job.connections_used = 1
+        self.offset, self.digest, self.etag, self.total = 0, hashlib.sha256(), None, None
 
     @classmethod
     def resume(cls, job, state):
@@ -466,102 +470,102 @@ class _Stream(object):
 
     def run(self, offset, digest, etag, total, first=None):
         job = self.job
-        fd = job.fd
-        os.ftruncate(fd, offset)
+        self.offset, self.digest, self.etag, self.total = offset, digest, etag, total
+        os.ftruncate(job.fd, offset)
         stalled = 0
-        last_error = getattr(job, "last_open_error", None)
+        last_error = job.last_open_error
         response = first
         while True:
             if response is None and (job.attempts >= job.dl.max_attempts or stalled >= job.dl.stall_attempts):
-                job.bytes_kept = offset
+                job.bytes_kept = self.offset
                 raise DownloadError(
                     "Download of %s stopped after %d attempts at %d of %s bytes: %s. "
                     "Run the task again to resume from the partial file %s." % (
-                        job.safe_url, job.attempts, offset, total if total is not None else "?",
+                        job.safe_url, job.attempts, self.offset, self.total if self.total is not None else "?",
                         last_error, job.part), job.safe_url, resumable=True)
-            before = offset
+            before = self.offset
             try:
                 if response is None:
                     headers = {}
-                    if offset > 0:
-                        headers["Range"] = "bytes=%d-" % offset
-                        if etag:
-                            headers["If-Range"] = etag
+                    if self.offset > 0:
+                        headers["Range"] = "bytes=%d-" % self.offset
+                        if self.etag:
+                            headers["If-Range"] = self.etag
                     response = job.open(job.source, headers, site=True)
                     if response is None:
-                        raise _Retryable(job.last_open_error, offset)
-                offset, digest, etag, total = self._take(response, offset, digest, etag, total)
-                job.add_transferred(max(0, offset - before))
+                        raise _Retryable(job.last_open_error, self.offset)
+                self._take(response)
+                job.add_transferred(max(0, self.offset - before))
                 break
             except _Retryable as exc:
                 last_error = exc.reason
                 if exc.restart:
-                    offset, digest, etag, total = 0, hashlib.sha256(), None, None
-                    os.ftruncate(fd, 0)
-                else:
-                    offset = exc.offset
-                job.add_transferred(max(0, offset - before))
-                stalled = 0 if offset > before else stalled + 1
-                job.bytes_kept = offset
+                    self._restart()
+                job.add_transferred(max(0, self.offset - before))
+                stalled = 0 if self.offset > before else stalled + 1
+                job.bytes_kept = self.offset
                 job.backoff(stalled, exc.delay, last_error)
             finally:
                 if response is not None:
                     response.close()
                     response = None
-        job.total = total
-        if total is not None and offset != total:
+        job.total = self.total
+        if self.total is not None and self.offset != self.total:
             raise VerificationError("Downloaded %d bytes of %s but the server announced %d." % (
-                offset, job.safe_url, total), job.safe_url)
-        return offset, digest
+                self.offset, job.safe_url, self.total), job.safe_url)
+        return self.offset, self.digest
 
-    def _take(self, response, offset, digest, etag, total):
+    def _restart(self):
+        os.ftruncate(self.job.fd, 0)
+        self.offset, self.digest, self.etag, self.total = 0, hashlib.sha256(), None, None
+
+    def _take(self, response):
         job = self.job
         status = response.status_code
-        if status == 416 and offset > 0:
+        if status == 416 and self.offset > 0:
             match = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
-            if match and int(match.group(1)) == offset:
-                return offset, digest, etag, offset
+            if match and int(match.group(1)) == self.offset:
+                self.total = self.offset
+                return
             # The server does not know that range any more: start over.
-            raise _Retryable("HTTP 416 for a resume at %d" % offset, 0, 0, restart=True)
+            raise _Retryable("HTTP 416 for a resume at %d" % self.offset, 0, 0, restart=True)
         if status not in (200, 206):
-            job.classify(response, offset)
-        length = _int_header(response, "Content-Length")
+            job.classify(response, self.offset)
         if status == 206:
             rng = parse_content_range(response.headers.get("Content-Range"))
-            if not rng or rng[0] != offset:
+            if not rng or rng[0] != self.offset:
                 raise _Retryable("the server answered a range we did not ask for", 0, 0, restart=True)
-            total = rng[2]
+            self.total = rng[2]
         else:
-            if offset > 0:
+            if self.offset > 0:
                 # The server ignored Range (or the file changed): start from zero.
-                os.ftruncate(job.fd, 0)
-                offset, digest = 0, hashlib.sha256()
-            total = length
-        etag = response.headers.get("ETag") or None
-        job.total = total
-        _write_state(job.state_path, {"identity": job.identity, "mode": "stream", "etag": etag, "total": total})
-        os.lseek(job.fd, offset, os.SEEK_SET)
-        hasher = _Hasher(digest)
+                self._restart()
+            self.total = _int_header(response, "Content-Length")
+        self.etag = response.headers.get("ETag") or None
+        job.total = self.total
+        _write_state(job.state_path, {"identity": job.identity, "mode": "stream", "etag": self.etag,
+                                      "total": self.total})
+        os.lseek(job.fd, self.offset, os.SEEK_SET)
+        hasher = _Hasher(self.digest)
         try:
             for block in _blocks(response, job.dl.chunk_size):
                 _write_all(job.fd, block)
                 hasher.feed(block)
-                offset += len(block)
+                self.offset += len(block)
                 if job.dl.on_progress:
-                    job.dl.on_progress(offset, total)
+                    job.dl.on_progress(self.offset, self.total)
         except (OSError, IOError) as exc:
             if getattr(exc, "errno", None) in FATAL_ERRNOS:
                 raise
-            raise _Retryable(_describe(exc), offset)
+            raise _Retryable(_describe(exc), self.offset)
         except TRANSFER_ERRORS as exc:
-            raise _Retryable(_describe(exc), offset)
+            raise _Retryable(_describe(exc), self.offset)
         finally:
             # Every block fed is hashed before the digest is used or handed on.
             hasher.finish()
-            job.bytes_kept = offset
-        if total is not None and offset < total:
-            raise _Retryable("connection closed at %d of %d bytes" % (offset, total), offset)
-        return offset, digest, etag, total
+            job.bytes_kept = self.offset
+        if self.total is not None and self.offset < self.total:
+            raise _Retryable("connection closed at %d of %d bytes" % (self.offset, self.total), self.offset)
 
 
 def _blocks(response, size):
@@ -600,8 +604,6 @@ class _Ranged(object):
         self.owners = {}
         self.stop = False
         self.error = None
-        self.fed = 0
-        self.claimed_read = None
         job.total = total
         job.mode = "ranges"
 

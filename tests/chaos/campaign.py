@@ -69,6 +69,7 @@ CAUSES = {
     "redirect_loop": ["redirects"],
     "endless": ["larger than"],
     "outage": ["resume"],
+    "no_ranges": ["resume", "connection", "closed"],
 }
 
 
@@ -120,6 +121,11 @@ def pick_faults(rng):
             tail.append({"kind": "drop", "host": "media", "after_bytes": rng.randrange(100000, MIB)})
             tail.append({"kind": "drop", "host": "media", "after_bytes": 0, "count": 1000})
             extra["retries"] = 1
+        elif name == "no_ranges":
+            # Servers that ignore Range, always or every other time: one stream that restarts from zero.
+            config["media_ranges"] = rng.choice([False, "alternate"])
+            for _index in range(rng.randint(0, 3)):
+                rules.append({"kind": "drop", "host": "media", "after_bytes": rng.randrange(0, MIB)})
         elif name == "endless":
             rules.append({"kind": "endless", "match": "getprogress", "count": rng.choice([1, 100]),
                           "max_bytes": 8 * MIB})

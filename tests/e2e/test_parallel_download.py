@@ -90,6 +90,24 @@ def test_falls_back_to_one_stream_without_ranges(emulator, run_playbook, dest):
     assert_clean_dest(dest)
 
 
+def test_stream_that_restarts_then_resumes_keeps_a_true_sha256(emulator, run_playbook, dest):
+    # Half the servers ignore Range: whole file, cut; resumed range, cut; whole file again (restart), cut;
+    # resumed range to the end. The digest must be that of the restarted stream, not of the first one.
+    emulator.reset(media_ranges="alternate")
+    emulator.faults({"kind": "drop", "host": "media", "after_bytes": 1000000},
+                    {"kind": "drop", "host": "media", "after_bytes": 700000},
+                    {"kind": "drop", "host": "media", "after_bytes": 500000})
+    run = run_playbook(dest=dest, download_connections=1)
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res, state = run.result, emulator.state()
+    assert [e["status"] for e in media_gets(state)] == [200, 206, 200, 206]
+    assert res["download_mode"] == "stream"
+    assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
+    with open(res["path"] + ".sha256") as handle:
+        assert handle.read().split()[0] == state["backup"]["sha256"]
+    assert_clean_dest(dest)
+
+
 def test_falls_back_to_one_stream_without_length(emulator, run_playbook, dest):
     # Chunked answers, no Content-Length, and "Content-Range: bytes 0-N/*".
     emulator.reset(media_content_length=False)

@@ -52,7 +52,7 @@ DEFAULT_CONFIG = {
     # media host
     "link_ttl_seconds": 600,
     "media_chunk": 1024 * 1024,
-    "media_ranges": True,              # False: Range is ignored, every answer is a 200 of the whole file
+    "media_ranges": True,              # False: Range is ignored (200, whole file); "alternate": every other time
     "media_content_length": True,      # False: chunked answers, no Content-Length, Content-Range ".../*"
     "media_rate_per_connection": None,  # bytes per second per response, None for no cap
     "media_rate_total": None,          # bytes per second over all responses together
