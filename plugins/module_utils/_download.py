@@ -427,14 +427,14 @@ class _Job(object):
         self.client._notify(self.attempts, delay, "download: %s" % reason, "GET", self.safe_url)
         self.dl.sleep(delay)
 
-    def classify(self, response, offset):
+    def classify(self, response):
         """Raise _Retryable or AtlassianApiError for an answer that carries no bytes for us."""
         status = response.status_code
         if status in (401, 403, 410) and not self.client.is_own_host(response.url):
-            raise _Retryable("media host answered HTTP %d (expired link?)" % status, offset,
+            raise _Retryable("media host answered HTTP %d (expired link?)" % status,
                              parse_retry_after(response.headers.get("Retry-After")), expired=True)
         if status in (429, 500, 502, 503, 504):
-            raise _Retryable("HTTP %d" % status, offset, parse_retry_after(response.headers.get("Retry-After")))
+            raise _Retryable("HTTP %d" % status, parse_retry_after(response.headers.get("Retry-After")))
         raise AtlassianApiError(status, "GET", redact_url(response.url), response.reason or "",
                                 excerpt(response, self.client.secrets))
 
@@ -493,7 +493,7 @@ class _Stream(object):
                             headers["If-Range"] = self.etag
                     response = job.open(job.source, headers, site=True)
                     if response is None:
-                        raise _Retryable(job.last_open_error, self.offset)
+                        raise _Retryable(job.last_open_error)
                 self._take(response)
                 job.add_transferred(max(0, self.offset - before))
                 break
@@ -528,13 +528,13 @@ class _Stream(object):
                 self.total = self.offset
                 return
             # The server does not know that range any more: start over.
-            raise _Retryable("HTTP 416 for a resume at %d" % self.offset, 0, 0, restart=True)
+            raise _Retryable("HTTP 416 for a resume at %d" % self.offset, 0, restart=True)
         if status not in (200, 206):
-            job.classify(response, self.offset)
+            job.classify(response)
         if status == 206:
             rng = parse_content_range(response.headers.get("Content-Range"))
             if not rng or rng[0] != self.offset:
-                raise _Retryable("the server answered a range we did not ask for", 0, 0, restart=True)
+                raise _Retryable("the server answered a range we did not ask for", 0, restart=True)
             self.total = rng[2]
         else:
             if self.offset > 0:
@@ -557,15 +557,15 @@ class _Stream(object):
         except (OSError, IOError) as exc:
             if getattr(exc, "errno", None) in FATAL_ERRNOS:
                 raise
-            raise _Retryable(_describe(exc), self.offset)
+            raise _Retryable(_describe(exc))
         except TRANSFER_ERRORS as exc:
-            raise _Retryable(_describe(exc), self.offset)
+            raise _Retryable(_describe(exc))
         finally:
             # Every block fed is hashed before the digest is used or handed on.
             hasher.finish()
             job.bytes_kept = self.offset
         if self.total is not None and self.offset < self.total:
-            raise _Retryable("connection closed at %d of %d bytes" % (self.offset, self.total), self.offset)
+            raise _Retryable("connection closed at %d of %d bytes" % (self.offset, self.total))
 
 
 def _blocks(response, size):
@@ -813,10 +813,10 @@ class _Ranged(object):
                 if response is not None:
                     self.media_url = response.url
                     return response
-                raise _Retryable(job.last_open_error, front)
+                raise _Retryable(job.last_open_error)
         response = job.open(url, headers, session=session)
         if response is None:
-            raise _Retryable(job.last_open_error, front)
+            raise _Retryable(job.last_open_error)
         return response
 
     def _fetch(self, seg, session, first, buffers):
@@ -845,7 +845,7 @@ class _Ranged(object):
                                              "changed. Run the task again." % (front, self.total), job.safe_url))
             else:
                 try:
-                    job.classify(response, front)
+                    job.classify(response)
                 except _Retryable as exc:
                     exc.url = response.url
                     raise
@@ -873,7 +873,7 @@ class _Ranged(object):
                     return
                 count = reader.readinto(view[:want])
                 if not count:
-                    raise _Retryable("connection closed at %d of %d bytes" % (pos, self.total), pos)
+                    raise _Retryable("connection closed at %d of %d bytes" % (pos, self.total))
                 _pwrite_all(fd, view[:count], pos)
                 with self.cond:
                     count, view = self.hasher.take(seg, view, pos, count)
@@ -883,9 +883,9 @@ class _Ranged(object):
         except (OSError, IOError) as exc:
             if getattr(exc, "errno", None) in FATAL_ERRNOS:
                 raise
-            raise _Retryable(_describe(exc), pos)
+            raise _Retryable(_describe(exc))
         except TRANSFER_ERRORS as exc:
-            raise _Retryable(_describe(exc), pos)
+            raise _Retryable(_describe(exc))
 
 
 class _Reader(object):
@@ -1163,10 +1163,11 @@ def redact_url_in_text(text):
 
 
 class _Retryable(Exception):
-    def __init__(self, reason, offset, delay=None, restart=False, expired=False):
+    """A transfer attempt failed in a way another attempt may fix. Progress is kept by the engine, not here."""
+
+    def __init__(self, reason, delay=None, restart=False, expired=False):
         super(_Retryable, self).__init__(reason)
         self.reason = reason
-        self.offset = offset
         self.delay = delay
         self.restart = restart
         self.expired = expired
