@@ -10,7 +10,7 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench chaos clean
+.PHONY: help venv fidelity-venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
@@ -26,6 +26,17 @@ $(VENV)/.installed: tests/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The fidelity test's third-party client, unmodified, in a virtualenv of its own (tests/e2e/test_fidelity_*).
+FIDELITY_VENV := $(CURDIR)/.venv-fidelity
+FIDELITY_CLIENT := jira-confluence-full-instance-backup==1.3.3
+$(FIDELITY_VENV)/.installed:
+	$(PYTHON) -m venv $(FIDELITY_VENV)
+	$(FIDELITY_VENV)/bin/pip install -q --upgrade pip
+	$(FIDELITY_VENV)/bin/pip install -q $(FIDELITY_CLIENT)
+	touch $@
+
+fidelity-venv: $(FIDELITY_VENV)/.installed
 
 # ansible-test and ansible need the collection at ansible_collections/<ns>/<name> (a real copy).
 stage: venv
@@ -60,11 +71,16 @@ build: stage
 units: stage
 	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider ansible_collections/atlassian_ops/backup/tests/unit
 
-e2e: stage
-	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 ansible_collections/atlassian_ops/backup/tests/e2e
+E2E_RUNS ?= 1
+e2e: stage fidelity-venv
+	@for i in $$(seq $(E2E_RUNS)); do \
+	  echo "== e2e run $$i of $(E2E_RUNS)"; \
+	  (cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 \
+	    ansible_collections/atlassian_ops/backup/tests/e2e) || exit 1; \
+	done
 
-test: sanity lint docs-lint changelog-lint build
-	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
+test: sanity lint docs-lint changelog-lint build fidelity-venv
+	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 
 bench: stage
@@ -77,4 +93,4 @@ chaos: stage
 	  ansible_collections/atlassian_ops/backup/tests/chaos/campaign.py --runs $(CHAOS_RUNS) --seed $(CHAOS_SEED)
 
 clean:
-	rm -rf $(STAGE_ROOT) dist tests/output
+	rm -rf $(STAGE_ROOT) dist tests/output $(FIDELITY_VENV)

@@ -43,10 +43,23 @@ DEFAULT_CONFIG = {
     "failed_message": "Backup failed: an unexpected error occurred while exporting attachments",
     "frequency_limit_seconds": 86400,
     "frequency_text": "reference",  # reference | seed | legacy500 | jira412
-    "percentage_style": "plain",    # plain "66" | percent "66%" | legacy "Estimated progress: 66 %"
-    "filename_style": "filestore",  # filestore "temp/filestore/<uuid>" | bare "<uuid>"
+    # Where sources disagree, the default follows the newest evidence: the PyPI client
+    # jira-confluence-full-instance-backup, verified on a live site in 2026-06 (docs/emulator_evidence.md).
+    "percentage_style": "percent",  # percent "66%" (PyPI client) | plain "66" (seed 000) | legacy "Estimated progress: 66 %"
+    "filename_style": "bare",       # bare "<uuid>" (PyPI client) | filestore "temp/filestore/<uuid>" (seed 000)
     "report_size": False,           # seed 000: size stays 0 even when COMPLETE
-    "runbackup_body": "cloud_history",  # cloud_history (seed 000) | empty (reference 1.1)
+    "json_style": "compact",        # compact {"a":1} as a Java service sends | spaced {"a": 1}
+    # The answer to a runbackup that starts a backup:
+    #   406_history: 406 "Backup is already in progress. CloudHistory{... status='QUEUED' ...}" (PyPI client, 2026)
+    #   200_history: 200 with the same text (seed 000, 2026-03)
+    #   200_empty:   200 with an empty body (the 2019 Confluence-backup.sh)
+    "trigger_reply": "406_history",
+    # Right after a trigger, getprogress first shows the previous COMPLETE backup for this many polls (if there is
+    # one), then the idle body of seed 000 for this many polls, whatever the backup's clock says. Counted in polls,
+    # not seconds, so tests do not race the wall clock.
+    "stale_polls_after_trigger": 0,
+    "idle_polls_after_trigger": 1,
+    "zip_layout": "flat",           # flat: entities.xml at the top | nested: no top-level entities.xml
     "retention_seconds": 14 * 86400,
     "outdated_seconds": 7 * 86400,
     # media host
@@ -158,10 +171,9 @@ class Emulator(object):
             return user
         return None
 
-    @staticmethod
-    def unauthorized():
+    def unauthorized(self):
         # Confluence's answer to a REST call whose credentials it does not accept.
-        return web.json_response(
+        return self.json_response(
             {"statusCode": 401, "data": {"authorized": False, "valid": True, "errors": [], "successful": False},
              "message": "Client must be authenticated to access this resource."},
             status=401, headers={"WWW-Authenticate": 'Basic realm="protected-area"'})
@@ -212,6 +224,20 @@ class Emulator(object):
         return self._media_files[key]
 
     # ------------------------------------------------------------ middleware
+    async def date_header(self, request, response):
+        """Every answer's Date comes from the emulator's clock, as a real server's comes from its own."""
+        response.headers["Date"] = email.utils.formatdate(self.now(), usegmt=True)
+
+    def dumps(self, body):
+        """JSON as the service sends it: compact, like Java's serializers (json_style: spaced for Python's)."""
+        if self.config.get("json_style") == "spaced":
+            return json.dumps(body)
+        return json.dumps(body, separators=(",", ":"))
+
+    def json_response(self, body, status=200, headers=None):
+        return web.Response(status=status, text=self.dumps(body), content_type="application/json",
+                            headers=headers)
+
     def fault_middleware(self, host):
         @web.middleware
         async def middleware(request, handler):
@@ -309,6 +335,8 @@ class Emulator(object):
         media.add_routes(media_routes(self))
         for api in self.apis:
             site.add_routes(api.routes())
+        for app in (site, media):
+            app.on_response_prepare.append(self.date_header)
         for app, port, attr in ((media, media_port, "media_port"), (site, site_port, "site_port")):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()

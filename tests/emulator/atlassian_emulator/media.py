@@ -140,6 +140,12 @@ def media_routes(em):
             sent = await _send(request, response, handle, start, stop_at, per_connection, total_rate,
                                em, loop, use_sendfile=send_length and config.get("media_sendfile", True))
         entry["bytes_sent"] = sent
+        if drop is not None and drop.get("advance_seconds"):
+            # Time passes at the cut (as on a slow link): signed links given out before it may now be expired.
+            em.clock_offset += float(drop["advance_seconds"])
+        if drop is not None and drop.get("hold_seconds"):
+            # A stall, not a cut: the connection stays open and silent (tests kill the client meanwhile).
+            await asyncio.sleep(float(drop["hold_seconds"]))
         entry["finished"] = time.monotonic()
         if limit is not None:
             entry["dropped"] = True

@@ -25,6 +25,8 @@ BLOB_MAX = 512 * 1024 * 1024
 ZIP64_LIMIT = 0xFFFFFFFF
 DOS_TIME = (0, 0)  # filled per archive
 MIN_SIZE = 4096
+# layout "nested": a Cloud Site_Backup.zip need not carry entities.xml at the top (docs/emulator_evidence.md).
+NESTED_ENTITIES = "export/entities.xml"
 
 
 def _dos_datetime(epoch):
@@ -38,12 +40,13 @@ def _dos_datetime(epoch):
 class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
-    def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None):
+    def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None,
+                 layout="flat"):
         if size < MIN_SIZE:
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
         self.size = int(size)
         self.seed = seed
-        self.cache_key = (self.size, seed, int(created), site, extra_member)
+        self.cache_key = (self.size, seed, int(created), site, extra_member, layout)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
@@ -52,7 +55,7 @@ class BackupZip(object):
         self.double = memoryview(self.pattern + self.pattern)
         self.dos_time, self.dos_date = _dos_datetime(created)
         self.small = [
-            ("entities.xml", self._entities_xml(site, seed)),
+            (NESTED_ENTITIES if layout == "nested" else "entities.xml", self._entities_xml(site, seed)),
             ("exportDescriptor.properties", ("#Confluence site export\nexportType=all\nsource=cloud\n"
                                              "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
                                              "backupAttachments=true\n" % seed).encode("ascii")),
