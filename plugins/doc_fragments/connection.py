@@ -14,10 +14,10 @@ options:
   url:
     description:
       - Base URL of the site, for example V(https://example.atlassian.net).
-      - If not set, the value of the E(ATLASSIAN_URL) environment variable is used.
+      - Required. If not set, the value of the E(ATLASSIAN_URL) environment variable is used; when neither is set
+        the task fails before any request.
       - A plain C(http://) URL for a Cloud site gets a warning.
     type: str
-    required: true
   username:
     description:
       - E-mail address of the account (Cloud) used with O(api_token) for basic authentication.

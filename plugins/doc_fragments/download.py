@@ -19,7 +19,7 @@ options:
       - The file is split into segments taken in order; a connection that runs out of work takes half of the
         largest segment still in progress. Only the missing segments are fetched again after an interruption.
       - When the server does not answer byte ranges or does not say how large the file is, one connection is used,
-        whatever this says.
+        whatever this says. Segments are at least 2 MiB, so a small file uses fewer connections (a 1 MiB file, one).
       - Between 1 and 16.
     type: int
     default: 4

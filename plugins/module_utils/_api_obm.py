@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
     AtlassianApiError,
+    parse_http_date,
     read_limited,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_service_duration
@@ -211,7 +212,11 @@ def _message_of(text):
 
 
 def parse_cloud_history(text):
-    """Fields of a ``CloudHistory{key='value', ...}`` text, as returned by runbackup."""
+    """Fields of a ``CloudHistory{key='value', ...}`` text, as returned by runbackup.
+
+    Seed 000 prints it with its spaces lost and with spaces inside the times
+    (``creationTime='2026-03-25T08: 35: 32.398721536Z'``); both are read.
+    """
     match = re.search(r"CloudHistory\s*\{(.*)\}", text or "", re.S)
     if not match:
         return None
@@ -221,6 +226,34 @@ def parse_cloud_history(text):
     for key, value in re.findall(r"(\w+)\s*=\s*(true|false|\d+)\b", match.group(1)):
         fields.setdefault(key, value)
     return fields
+
+
+def history_summary(history):
+    """The CloudHistory as snake_case result fields (``None`` when there was none)."""
+    if not history:
+        return None
+    backup_id = history.get("backupId")
+    return {
+        "status": history.get("status"),
+        "backup_id": backup_id,
+        "creation_time": _history_time_text(history.get("creationTime")),
+        "cloud_id": history.get("cloudId"),
+        "has_attachments": _bool(history["hasAttachments"]) if "hasAttachments" in history else None,
+    }
+
+
+def _history_time_text(value):
+    return re.sub(r"\s+", "", value) if value else None
+
+
+def parse_history_time(value):
+    """Epoch seconds of a CloudHistory time (``2026-03-25T08:35:32.398721536Z``, spaces allowed); None."""
+    text = _history_time_text(value)
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-]00:?00)?$", text or "")
+    if not match:
+        return None
+    import calendar
+    return float(calendar.timegm(tuple(int(g) for g in match.groups()) + (0, 0, 0)))
 
 
 def parse_runbackup_refusal(status, text):
@@ -257,30 +290,45 @@ class ObmApi(object):
         return parse_progress(read_limited(response, MAX_BODY, self.client.secrets))
 
     def run_backup(self, include_attachments):
-        """POST runbackup once. Returns ``(accepted, body_text, refusal)``.
+        """POST runbackup once and read the answer. Returns a dict:
 
-        ``accepted`` is True on 2xx; otherwise ``refusal`` explains a 406/412
-        (or the 500 that older sites sent for the frequency limit). Other
-        statuses raise :class:`AtlassianApiError`. The POST is never retried
-        unless the service certainly did not act on it (the client's rule).
+        * ``outcome``: ``started`` (2xx, with an empty body or a CloudHistory
+          text, even one that says "already in progress": seed 000 shows that
+          text for a backup this very request started), ``in_progress`` (406 or
+          409 "already in progress": some clients meet it for a backup the
+          request started, others while another one runs), ``frequency_limited``
+          or ``refused`` (anything else the service said no with);
+        * ``status``, ``message`` (the service's text), ``history`` (the parsed
+          CloudHistory or None), ``wait_seconds`` (frequency limit), and
+          ``server_time`` (epoch seconds from the answer's ``Date`` header, or
+          None), which tells backups made before this request from later ones.
+
+        Other statuses raise :class:`AtlassianApiError`. The POST is never
+        retried unless the service certainly did not act on it (the client's rule).
         """
         body = {"cbAttachments": "true" if include_attachments else "false", "exportToCloud": "true"}
         response = self.client.request("POST", RUNBACKUP, json=body, stream=True,
                                        headers={"Content-Type": "application/json"},
                                        expected=(200, 201, 202, 204, 406, 409, 412, 500))
         status = response.status_code
+        server_time = parse_http_date(response.headers.get("Date"))
         text = read_limited(response, MAX_BODY, self.client.secrets)
-        if 200 <= status < 300:
-            refusal = parse_runbackup_refusal(status, text) if text.strip() else None
-            if refusal and refusal["kind"] == "frequency_limited":
-                return False, text, refusal
-            return True, text, None
-        refusal = parse_runbackup_refusal(status, text)
-        if status == 500 and refusal["kind"] == "unknown":
+        refusal = parse_runbackup_refusal(status, text) if text.strip() else {"kind": "unknown", "message": ""}
+        answer = {"status": status, "message": " ".join(refusal["message"].split()),
+                  "history": parse_cloud_history(text), "wait_seconds": refusal.get("wait_seconds"),
+                  "server_time": server_time}
+        if refusal["kind"] == "frequency_limited":
+            answer["outcome"] = "frequency_limited"
+        elif 200 <= status < 300:
+            answer["outcome"] = "started"
+        elif refusal["kind"] == "in_progress":
+            answer["outcome"] = "in_progress"
+        elif status == 500:
             raise AtlassianApiError(status, "POST", self.client.url_for(RUNBACKUP), response.reason or "",
                                     self.client.redact(_clip(" ".join(text.split()))))
-        refusal["status"] = status
-        return False, text, refusal
+        else:
+            answer["outcome"] = "refused"
+        return answer
 
 
 def _clip(text, limit=200):

@@ -166,8 +166,19 @@ def parse_retry_after(value, now=None):
         return None
     if re.match(r"^\d+(\.\d+)?$", value):
         return float(value)
+    when = parse_http_date(value)
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when - now)
+
+
+def parse_http_date(value):
+    """Epoch seconds of an HTTP date (``Wed, 21 Oct 2015 07:28:00 GMT``), or None."""
+    if not value:
+        return None
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(str(value).strip())
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:
@@ -176,8 +187,7 @@ def parse_retry_after(value, now=None):
         # RFC dates are GMT; parsedate_to_datetime returns naive for "-0000".
         from datetime import timezone
         when = when.replace(tzinfo=timezone.utc)
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    return when.timestamp()
 
 
 def backoff_delay(attempt, base=1.0, cap=60.0, rand=random.random):
@@ -352,8 +362,9 @@ class AtlassianClient(object):
                         self.sleep(delay)
                         continue
                 cls = AtlassianTimeout if timed_out else AtlassianConnectionError
-                raise cls("%s %s failed after %d attempt(s): %s" % (
-                    method, safe_url, attempt + 1, self.redact(_short_exc(exc))), method, safe_url)
+                raise cls("%s %s failed after %d attempt(s) (%d retried): %s (%s)" % (
+                    method, safe_url, attempt + 1, attempt, connection_problem(exc, url, self.timeout),
+                    self.redact(_short_exc(exc))), method, safe_url)
 
             status = response.status_code
             ok = (status in expected) if expected else (200 <= status < 300)
@@ -454,6 +465,20 @@ def read_limited(response, limit=2 * 1024 * 1024, secrets=()):
         return raw.decode(encoding, "replace")
     except LookupError:
         return raw.decode("utf-8", "replace")
+
+
+def connection_problem(exc, url, timeout):
+    """What went wrong reaching ``url``, in words that name the host."""
+    host = urlsplit(url).hostname or url
+    text = repr(exc)
+    if any(m in text for m in ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
+                               "Temporary failure in name resolution", "No address associated")):
+        return "the host name %s does not resolve (DNS); check url for a typo" % host
+    if "Connection refused" in text:
+        return "%s refused the connection; check url's host and port" % host
+    if isinstance(exc, (ConnectTimeout, ReadTimeout)) or "timed out" in text:
+        return "%s did not answer within timeout (%s s)" % (host, timeout)
+    return "could not talk to %s" % host
 
 
 def _never_connected(exc):

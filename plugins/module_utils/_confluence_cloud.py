@@ -45,6 +45,11 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter impor
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError
 
 PRODUCT = "confluence"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A finished backup whose time is this much before the start request was made before it: by the server's own
+# clock (the answer's Date header, 1 s resolution), or by ours when the answer had no Date.
+SERVER_CLOCK_TOLERANCE = 2.0
+LOCAL_CLOCK_TOLERANCE = 600.0
 
 
 class BackupFailed(Exception):
@@ -72,6 +77,8 @@ class CloudBackup(object):
         self.log = log or (lambda msg: None)
         self.label = site_label(params["url"])
         self.collection_version = collection_version
+        self.answer = None
+        self.requested_at = None
         self.result = dict(changed=False, triggered=False, path=None, size=None, sha256=None, file_name=None,
                            status=None, service_status=None, percentage=None, next_allowed_at=None,
                            create_seconds=None, download_seconds=None, bytes_per_second=None,
@@ -119,23 +126,23 @@ class CloudBackup(object):
         return None
 
     def _progress_now(self, attempts=6):
-        """Read the progress once, riding out non-JSON bodies and transient errors.
+        """Read the progress once, riding out bodies that are not progress at all.
 
         Real sites sometimes answer an HTML page or an empty body for a while
-        (reference 1.3); up to ``attempts`` reads, ``poll_interval`` apart.
+        (reference 1.3): up to ``attempts`` reads, at most 5 s apart. HTTP errors
+        and lost connections are not read again here: the client has already
+        retried them (``retries``), so an unreachable site fails within
+        ``timeout x (retries + 1)`` plus the backoff.
         """
-        last = None
         for attempt in range(attempts):
             try:
                 return self.api.progress()
-            except AtlassianError as exc:
-                if not is_transient(exc):
-                    raise
-                last = exc
+            except obm.ObmParseError as exc:
                 self.log("getprogress: %s (read %d of %d)" % (exc.message, attempt + 1, attempts))
-                if attempt + 1 < attempts:
-                    self.sleep(self.p["poll_interval"])
-        raise last
+                if attempt + 1 == attempts:
+                    raise
+                self.sleep(min(self.p["poll_interval"], 5.0))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _set_progress(self, progress):
         self.result.update(status=progress["state"], service_status=progress.get("status"),
@@ -151,7 +158,7 @@ class CloudBackup(object):
             self._fill_from_manifest(fresh)
             self.result.update(status="complete", msg="%s already holds a verified backup of %s from %s, younger "
                                "than max_age (%s); nothing to do." % (
-                                   p["dest"], self.label, fresh.get("backup_time"), format_duration(p["max_age"])))
+                                   p["dest"], self.label, fresh.get("backup_time"), p["max_age_text"]))
             return self.result
 
         progress = self._progress_now()
@@ -165,29 +172,79 @@ class CloudBackup(object):
         if p["check_mode"]:
             return self._check_mode_report(progress)
 
-        accepted, body, refusal = self.api.run_backup(p["include_attachments"])
-        if accepted:
-            self.result.update(triggered=True, changed=True)
-            history = obm.parse_cloud_history(body)
-            if history and history.get("backupId"):
-                self.result["backup_request_id"] = history["backupId"]
-            return self._join(progress, baseline=progress, triggered=True,
-                              how="Started a new backup of %s." % self.label)
+        self.requested_at = (self.now() - EPOCH).total_seconds()
+        answer = self.api.run_backup(p["include_attachments"])
+        self.answer = answer
+        request = obm.history_summary(answer["history"])
+        if request:
+            self.result.update(backup_request=request, backup_request_id=request["backup_id"])
+        said = self._quote_answer(answer)
+        if answer["outcome"] == "frequency_limited":
+            return self._frequency_limited(answer)
+        if answer["outcome"] == "refused":
+            # Words we do not know: a backup may have started in between (by a person, another job).
+            current = self._progress_now()
+            if current["state"] == obm.RUNNING:
+                return self._join(current, baseline=None, triggered=False,
+                                  how="The site refused a new backup (%s) while one was running; joined it." % said)
+            self._set_progress(current)
+            self._fail("Confluence refused to start a backup: %s. Nothing was started or downloaded." % said,
+                       http_status=answer["status"])
+        triggered = self._started_by_this_request(answer)
+        self.result.update(triggered=triggered, changed=triggered)
+        if triggered:
+            how = "Started a new backup of %s (the site answered %s)." % (self.label, said)
+        else:
+            how = ("Asked %s for a new backup; it answered %s, so a backup started by someone else is running; "
+                   "waiting for it." % (self.label, said))
+        return self._join(None, baseline=progress, triggered=triggered, how=how)
 
-        if refusal["kind"] == "in_progress":
-            return self._join(self._progress_now(), baseline=None, triggered=False,
-                              how="The site said a backup is already in progress; joined it.")
-        if refusal["kind"] == "frequency_limited":
-            return self._frequency_limited(refusal)
-        # Some other refusal: a backup may have started elsewhere in between.
-        progress = self._progress_now()
-        if progress["state"] == obm.RUNNING:
-            return self._join(progress, baseline=None, triggered=False,
-                              how="The site refused a new backup (HTTP %s) while one was running; joined it." %
-                              refusal.get("status"))
-        self._fail("Confluence refused to start a backup: HTTP %s: %s" % (refusal.get("status"),
-                                                                          refusal.get("message") or "(no text)"),
-                   http_status=refusal.get("status"))
+    @staticmethod
+    def _quote_answer(answer):
+        text = answer["message"]
+        if len(text) > 300:
+            text = text[:300] + "..."
+        return "HTTP %s %s" % (answer["status"], ("\"%s\"" % text) if text else "with an empty body")
+
+    def _started_by_this_request(self, answer):
+        """Whether this run's POST started the backup, as far as the answer shows it.
+
+        A 2xx started it (seed 000 answers a successful start with a text that
+        says "already in progress ... status='QUEUED'"). A 406 "already in
+        progress" started it too when its CloudHistory was created at the time
+        of the request (or, without times, when its status is QUEUED); without
+        a CloudHistory nothing says so.
+        """
+        if answer["outcome"] == "started":
+            return True
+        history = answer.get("history") or {}
+        created = obm.parse_history_time(history.get("creationTime"))
+        if created is not None and answer.get("server_time") is not None:
+            return created >= answer["server_time"] - SERVER_CLOCK_TOLERANCE
+        return (history.get("status") or "").upper() == "QUEUED"
+
+    def _older_than_request(self, progress):
+        """True when a finished backup's time is before the start request (by the server's clock when known)."""
+        when = progress.get("time")
+        if not when:
+            return False
+        server_time = (self.answer or {}).get("server_time")
+        if server_time is not None:
+            return when / 1000.0 < server_time - SERVER_CLOCK_TOLERANCE
+        return when / 1000.0 < self.requested_at - LOCAL_CLOCK_TOLERANCE
+
+    def _is_new(self, current, baseline):
+        """Whether ``current`` shows a backup other than the one seen before the start request."""
+        state = current["state"]
+        if state == obm.IDLE:
+            return False
+        if baseline is None or state == obm.RUNNING:
+            return True
+        if state == baseline["state"] and state == obm.COMPLETE and current["file_name"] == baseline["file_name"]:
+            return False
+        if state == baseline["state"] and current["time"] and current["time"] == baseline["time"]:
+            return False
+        return not self._older_than_request(current)
 
     def _check_mode_report(self, progress):
         p = self.p
@@ -203,14 +260,14 @@ class CloudBackup(object):
         self.result["msg"] = msg
         return self.result
 
-    def _frequency_limited(self, refusal):
+    def _frequency_limited(self, answer):
         p = self.p
-        wait = refusal.get("wait_seconds")
+        wait = answer.get("wait_seconds")
         if wait is not None:
             self.result["next_allowed_at"] = iso(self.now() + timedelta(seconds=wait))
         when = (" The next backup is allowed in about %s (%s)." % (format_duration(wait), self.result["next_allowed_at"])
                 if wait is not None else "")
-        quote = "Confluence limits backups: \"%s\"." % " ".join((refusal.get("message") or "").split())
+        quote = "Confluence limits backups: \"%s\"." % answer["message"]
         self.result["status"] = "frequency_limited"
         if p["on_frequency_limit"] == "fail":
             self._fail("%s%s on_frequency_limit is 'fail'." % (quote, when))
@@ -231,29 +288,43 @@ class CloudBackup(object):
                             how="%s%s Used the newest completed backup the site holds." % (quote, when),
                             keep_status="frequency_limited")
 
-    def _join(self, progress, baseline, triggered, how):
+    def _join(self, first, baseline, triggered, how):
+        """Wait for the backup and finish it.
+
+        ``baseline`` is the progress read before this run's start request (None
+        when no request was sent: the backup was running already). With a
+        baseline, only a backup other than that one counts: the idle body and
+        the previous backup mean "not shown yet" for up to ``start_timeout``,
+        then the run fails saying what the site showed. ``first`` is a progress
+        already read that counts as the first poll.
+        """
         p = self.p
         if not p["wait"]:
-            self._set_progress(progress)
+            if first is not None:
+                self._set_progress(first)
+            else:
+                self.result.update(status="running", percentage=0,
+                                   service_status=(self.result.get("backup_request") or {}).get("status"))
             self.result["msg"] = how + " Not waiting (wait: false); run again later to download it."
             return self.result
         started = self.clock()
+        seen = {"since": started, "new": None}
 
         def classify(current):
+            if baseline is not None and not self._is_new(current, baseline):
+                unseen = self.clock() - seen["since"]
+                if unseen > p["start_timeout"]:
+                    self._set_progress(current)
+                    self._not_shown(current, baseline, seen["new"], unseen, started)
+                return RUNNING
+            seen["since"] = self.clock()
+            seen["new"] = current
             state = current["state"]
-            if baseline is not None:
-                if state == obm.IDLE:
-                    return RUNNING  # the new job has not shown up yet
-                if state == obm.COMPLETE and baseline["state"] == obm.COMPLETE and \
-                        current["file_name"] == baseline["file_name"]:
-                    return RUNNING  # still the previous backup
-                if state == obm.FAILED and baseline["state"] == obm.FAILED and current["time"] == baseline["time"]:
-                    return RUNNING  # still the previous failure
             if state == obm.COMPLETE:
                 return DONE
             if state == obm.FAILED:
                 return FAILED
-            if state == obm.IDLE and baseline is None:
+            if state == obm.IDLE:
                 # Joined a job that vanished without a result.
                 return FAILED
             return RUNNING
@@ -262,11 +333,11 @@ class CloudBackup(object):
             self._set_progress(current)
             self.log("backup of %s: %s after %d s" % (self.label, obm.describe(current), elapsed))
 
-        first = [progress] if baseline is None else []
+        pending = [first] if first is not None else []
 
         def fetch():
-            if first:
-                return first.pop()
+            if pending:
+                return pending.pop()
             return self.api.progress()
 
         try:
@@ -292,11 +363,39 @@ class CloudBackup(object):
                        create_seconds=round(self.clock() - started, 3))
         except WaitTimeout as exc:
             self._fail("%s Gave up waiting after wait_timeout (%s): %s The backup keeps running on the site; run the "
-                       "task again to join it and download it." % (how, format_duration(p["wait_timeout"]),
-                                                                   exc.message),
+                       "task again to join it and download it." % (how, p["wait_timeout_text"], exc.message),
                        status="running", create_seconds=round(exc.elapsed or 0, 3))
         self.result["create_seconds"] = round(elapsed, 3)
         return self._finish(final, triggered=triggered, how=how)
+
+    def _request_record(self):
+        """What the start request of this run got, for the manifest (None when no request was sent)."""
+        if self.answer is None:
+            return None
+        return {"http_status": self.answer["status"], "outcome": self.answer["outcome"],
+                "message": self.answer["message"][:500], "cloud_history": self.result.get("backup_request")}
+
+    def _not_shown(self, current, baseline, new, unseen, started):
+        """Fail: after the start request the site went on showing no backup, or only the one from before."""
+        p = self.p
+        if current["state"] == obm.IDLE:
+            showing = "no backup at all (the idle body: size 0, time 0)"
+        else:
+            showing = "only the backup from before this run's request (%s, %s, finished %s)" % (
+                obm.server_file_id(current.get("file_name")) or "no file name", obm.describe(current),
+                iso(utc_from_ms(current.get("time"))) or "at an unknown time")
+        if new is not None:
+            what = ("The new backup of %s was seen (%s) and then, for %s, the site showed %s." % (
+                self.label, obm.describe(new), format_duration(unseen), showing))
+        else:
+            what = ("After the start request (%s) %s showed %s for %s; no new backup appeared." % (
+                self._quote_answer(self.answer) if self.answer else "none sent", self.label, showing,
+                format_duration(unseen)))
+        self._fail("%s Nothing was downloaded (a backup from before the request is never returned as this run's). Look at the "
+                   "site's backup manager (/wiki/plugins/servlet/ondemandbackupmanager/admin); raise start_timeout "
+                   "(now %s) if the site queues backups for longer, or run the task again later." % (
+                       what, p["start_timeout_text"]),
+                   status="not_started", create_seconds=round(self.clock() - started, 3))
 
     def _finish(self, progress, triggered, how, keep_status=None):
         p = self.p
@@ -308,8 +407,8 @@ class CloudBackup(object):
         server_time = utc_from_ms(progress.get("time"))
         self.result["backup_time"] = iso(server_time) if server_time else None
         if not (p["download"] and p.get("dest")):
-            self.result["msg"] = how + " The backup is ready on the site (%s); not downloaded (download: %s)." % (
-                backup_id, p["download"])
+            self.result["msg"] = how + " The backup is ready on the site (%s); not downloaded (%s)." % (
+                backup_id, "download: false" if not p["download"] else "no dest")
             return self.result
 
         existing = self._local_copy_of(backup_id)
@@ -359,6 +458,7 @@ class CloudBackup(object):
             "backup_time": self.result["backup_time"],
             "downloaded_at": iso(self.now()),
             "triggered_by_this_run": triggered,
+            "start_request": self._request_record(),
             "download_seconds": info["seconds"],
             "collection_version": self.collection_version,
         }

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -29,7 +31,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
 )
 
 CONNECTION_SPEC = dict(
-    url=dict(type="str", required=True, fallback=(env_fallback, ["ATLASSIAN_URL"])),
+    url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
     username=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_USERNAME"])),
     api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_API_TOKEN"])),
     deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
@@ -60,6 +62,9 @@ class AtlassianModule(AnsibleModule):
         super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        if not self.params.get("url"):
+            self.fail_json(msg="url is required: give the site's base URL, for example https://example.atlassian.net "
+                               "(or set ATLASSIAN_URL).")
         connections = self.params.get("download_connections")
         if downloads and not 1 <= connections <= MAX_CONNECTIONS:
             self.fail_json(msg="download_connections must be between 1 and %d (got %s)." % (
@@ -160,6 +165,46 @@ class AtlassianModule(AnsibleModule):
         finally:
             if self._client is not None:
                 self._client.close()
+
+
+def check_dest(module, dest):
+    """Make sure ``dest`` is a folder this run can write backups into (created, mode 0700, if missing).
+
+    In check mode nothing is created. Fails with what is wrong and what to do.
+    """
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        module.fail_json(msg="dest %s exists and is not a folder." % dest)
+    if module.check_mode:
+        return
+    if not os.path.exists(dest):
+        try:
+            os.makedirs(dest, 0o700)
+        except OSError as exc:
+            module.fail_json(msg="Could not create dest %s: %s" % (dest, _os_problem(exc)))
+        return
+    if _read_only(dest):
+        module.fail_json(msg="dest %s is on a read-only file system; choose a folder on a writable one (or remount "
+                             "it read-write)." % dest)
+    if not os.access(dest, os.W_OK | os.X_OK):
+        module.fail_json(msg="dest %s is not writable by this user (uid %d); fix its owner or mode, or choose "
+                             "another folder." % (dest, os.getuid()))
+
+
+def _read_only(path):
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _os_problem(exc):
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied for uid %d" % os.getuid()
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return exc.strerror or str(exc)
 
 
 def api_error_hint(exc):

@@ -53,7 +53,7 @@ options:
   dest:
     description:
       - Folder, on the host that runs the module, where backups are stored. It is created (mode C(0700)) if missing.
-      - Required when O(download=true).
+      - Required when O(download=true) and O(wait=true).
     type: path
   max_age:
     description:
@@ -76,6 +76,17 @@ options:
     type: str
     choices: [use_latest, skip, fail]
     default: use_latest
+  start_timeout:
+    description:
+      - After this run's start request, how long the site may go on showing no backup (its idle answer) or only the
+        backup from before the request, before the task fails saying what the site showed. A backup from before the
+        request is never returned as this run's.
+      - The service answers a start in three ways seen in the wild (HTTP 200 with an empty body, HTTP 200 or HTTP 406
+        with a C(Backup is already in progress. CloudHistory{...}) text); in every case the module waits for a backup
+        other than the one the site showed before the request.
+      - Seconds, or a duration such as V(90s), V(15m) or V(1h).
+    type: raw
+    default: 15m
   verify:
     description:
       - How the downloaded zip is checked before it is given its final name, in addition to its size and sha256.
@@ -129,6 +140,14 @@ EXAMPLES = r"""
     wait: false
   no_log: true
 
+- name: The later job joins that backup (or takes the site's latest), waits for it and downloads it
+  atlassian_ops.backup.confluence_backup:
+    url: https://example.atlassian.net
+    username: backup-bot@example.com
+    api_token: "{{ vault_confluence_api_token }}"
+    dest: /srv/backups/confluence
+  no_log: true
+
 - name: Report what would happen, without starting anything
   atlassian_ops.backup.confluence_backup:
     dest: /srv/backups/confluence
@@ -179,7 +198,9 @@ backup_time:
   sample: "2026-11-21T02:03:04Z"
 status:
   description:
-    - Where the backup stands, one of V(complete), V(running), V(idle), V(failed) or V(frequency_limited).
+    - Where the backup stands, one of V(complete), V(running), V(idle), V(failed), V(frequency_limited) or
+      V(not_started) (the site accepted the start request but never showed a new backup within O(start_timeout)).
+    - After a start with O(wait=false) it is V(running) (the site may still show its idle answer for a moment).
   returned: always
   type: str
   sample: complete
@@ -193,6 +214,38 @@ percentage:
   returned: when the site was asked
   type: int
   sample: 100
+backup_request:
+  description:
+    - The C(CloudHistory) the site returned to the start request, when it returned one (seed 000 shows it for a
+      backup the request started, with HTTP 200 or 406 and the words "Backup is already in progress").
+  returned: when this run sent a start request and the answer carried a C(CloudHistory)
+  type: dict
+  contains:
+    status:
+      description: The status in the answer, for example V(QUEUED).
+      type: str
+      sample: QUEUED
+    backup_id:
+      description: The service's id of the backup request (not the file id; see RV(backup_id)).
+      type: str
+      sample: mplus-376919eb-0000-4a3e-9a55-75329a198259
+    creation_time:
+      description: When the service created the request (UTC, as the service printed it, spaces removed).
+      type: str
+      sample: "2026-03-25T08:35:32.398721536Z"
+    cloud_id:
+      description: The site's cloud id.
+      type: str
+      sample: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+    has_attachments:
+      description: Whether the requested backup includes attachments.
+      type: bool
+      sample: true
+backup_request_id:
+  description: The same as RV(backup_request.backup_id), kept at the top level for convenience.
+  returned: when this run sent a start request and the answer carried a C(CloudHistory)
+  type: str
+  sample: mplus-376919eb-0000-4a3e-9a55-75329a198259
 next_allowed_at:
   description: When the site will allow the next backup (UTC, ISO 8601), parsed from its frequency-limit message.
   returned: when the site refused a backup because of its frequency limit
@@ -246,7 +299,10 @@ resumed_from:
   type: int
   sample: 0
 download_connections:
-  description: How many connections the download used (1 when the server gives no ranges or no length).
+  description:
+    - How many connections the download used. It is 1 when the server gives no ranges or no length, and fewer than
+      O(download_connections) for a small file, which is cut into segments of at least 2 MiB (a 1 MiB backup takes
+      one connection).
   returned: when a file was downloaded
   type: int
   sample: 4
@@ -278,9 +334,8 @@ http_retries:
   sample: 0
 """
 
-import os
-
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import AtlassianModule
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import AtlassianModule, check_dest
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 
 ARGUMENT_SPEC = dict(
@@ -293,9 +348,8 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="raw", default="8h"),
     poll_interval=dict(type="raw", default="30s"),
+    start_timeout=dict(type="raw", default="15m"),
 )
-
-COLLECTION_VERSION = "0.1.0"
 
 
 def build_params(module):
@@ -303,28 +357,24 @@ def build_params(module):
     params = dict(p)
     try:
         params["max_age"] = parse_duration(p["max_age"], "max_age") if p["max_age"] not in (None, "") else None
-        params["wait_timeout"] = parse_duration(p["wait_timeout"], "wait_timeout")
-        params["poll_interval"] = parse_duration(p["poll_interval"], "poll_interval")
+        for name in ("wait_timeout", "poll_interval", "start_timeout"):
+            params[name] = parse_duration(p[name], name)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    for name in ("max_age", "wait_timeout", "start_timeout"):
+        # Messages quote durations as the user wrote them ("24h", not "1d").
+        params[name + "_text"] = str(p[name]) if p[name] not in (None, "") else None
     if params["poll_interval"] <= 0:
         module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % p["poll_interval"])
     if p["deployment"] != "cloud":
         module.fail_json(msg="deployment: %s is not implemented yet in confluence_backup; only cloud is." %
                          p["deployment"])
     dest = p.get("dest")
-    if p["download"] and not dest:
-        module.fail_json(msg="dest is required when download is true: name the folder where backups are kept.")
+    if p["download"] and p["wait"] and not dest:
+        module.fail_json(msg="dest is required to download the backup: name the folder where backups are kept, "
+                             "or set download: false (or wait: false) to only start it.")
     if dest:
-        if os.path.exists(dest) and not os.path.isdir(dest):
-            module.fail_json(msg="dest %s exists and is not a folder." % dest)
-        if not os.path.exists(dest) and not module.check_mode:
-            try:
-                os.makedirs(dest, 0o700)
-            except OSError as exc:
-                module.fail_json(msg="Could not create dest %s: %s" % (dest, exc))
-        elif os.path.isdir(dest) and not os.access(dest, os.W_OK | os.X_OK) and not module.check_mode:
-            module.fail_json(msg="dest %s is not writable by this user." % dest)
+        check_dest(module, dest)
     params["check_mode"] = module.check_mode
     return params
 

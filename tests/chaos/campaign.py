@@ -14,7 +14,9 @@ into a folder that already holds an earlier verified backup, and checks the inva
 5. a ``.part`` is left only by a failure that says it can be resumed, with its state file, and then a
    clean run resumes it to a byte-identical backup; otherwise nothing partial is left;
 6. the canary token (and its Basic form) appear in no output, result or file, and the media host never
-   receives an Authorization header.
+   receives an Authorization header;
+7. a run that started a backup never returns the backup the site held before it (each run draws one of the
+   three answers a start gets in the wild, and how long the site goes on showing the older backup or nothing).
 
     python tests/chaos/campaign.py --runs 200 --seed 1 [--workers 2] [--verbose]
 
@@ -76,7 +78,13 @@ CAUSES = {
 def pick_faults(rng):
     """(names, emulator config, fault rules, extra playbook vars) for one run."""
     config = {"backup_size": rng.choice([1, 2, 3, 5]) * MIB + rng.randrange(0, 4096),
-              "backup_seconds": rng.choice([0.3, 0.8, 1.5]), "queued_seconds": rng.choice([0, 0.2])}
+              "backup_seconds": rng.choice([0.3, 0.8, 1.5]), "queued_seconds": rng.choice([0, 0.2]),
+              # Every answer a start gets in the wild, and the moment after it (issue 8).
+              "trigger_reply": rng.choice(["406_history", "200_history", "200_empty"]),
+              "stale_polls_after_trigger": rng.choice([0, 1, 3]),
+              "idle_polls_after_trigger": rng.choice([0, 1, 4]),
+              "filename_style": rng.choice(["bare", "filestore"]),
+              "percentage_style": rng.choice(["percent", "plain", "legacy"])}
     rules, names, extra, tail = [], [], {}, []
     site_paths = ["getprogress", "runbackup", "/wiki/download/"]
     for name in rng.sample(sorted(CAUSES), rng.choice([1, 1, 2, 2, 3])):
@@ -193,6 +201,10 @@ class Worker(object):
         dest = os.path.join(self.work, "run-%d" % number)
         shutil.copytree(self.golden, dest)
         self.emulator.reset(**config)
+        if rng.random() < 0.75:
+            # The site still holds an older backup, and the frequency window has passed: a start is accepted.
+            self.emulator.seed(state="complete", age_seconds=rng.choice([3600, 5 * 86400]),
+                               last_trigger_age_seconds=2 * 86400)
         self.emulator.faults(*rules)
         outcome = self.playbook(dest, extra, os.path.join(self.work, "result-%d.json" % number))
         state = self.emulator.state()
@@ -245,6 +257,11 @@ def check(outcome, state, dest, golden_digest, names, must_succeed=False):
                 violations.append("%s has no manifest or checksum beside it" % name)
     if not failed and result.get("path") and result.get("sha256") != backup.get("sha256"):
         violations.append("reported sha256 %s is not the emulator's %s" % (result.get("sha256"), backup.get("sha256")))
+    # 7. a run that started a backup never returns the one that was on the site before it
+    previous = state.get("previous") or {}
+    if result.get("triggered") and previous and result.get("backup_id") in (previous.get("id"),
+                                                                             previous.get("file_name")):
+        violations.append("a run that started a backup returned the older one %s" % previous.get("id"))
     # 4. failures are honest
     if failed:
         if not msg.strip():

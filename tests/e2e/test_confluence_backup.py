@@ -136,7 +136,8 @@ def test_frequency_limit_text_variants(emulator, run_playbook, dest):
 
 
 def test_backup_already_in_progress_is_joined(emulator, run_playbook, dest):
-    emulator.seed(state="running", duration=2.0, elapsed=0.5)
+    # Running until the module has polled 3 times, however long ansible-playbook takes to start.
+    emulator.seed(state="running", duration=2.0, elapsed=0.5, polls=3)
     run = run_playbook(dest=dest)
     assert run.rc == 0, run
     assert run.result["triggered"] is False and run.result["changed"] is True
@@ -229,8 +230,8 @@ def test_wrong_token_is_a_clear_401(emulator, run_playbook, dest):
 
 
 def test_progress_variants(emulator, run_playbook, dest):
-    for config in ({"percentage_style": "percent", "filename_style": "bare", "runbackup_body": "empty"},
-                   {"percentage_style": "legacy", "report_size": True}):
+    for config in ({"percentage_style": "percent", "filename_style": "bare", "trigger_reply": "200_empty"},
+                   {"percentage_style": "legacy", "report_size": True, "json_style": "spaced"}):
         emulator.reset(**config)
         emulator.faults({"kind": "non_json", "match": "getprogress", "count": 2},
                         {"kind": "truncate_json", "match": "getprogress", "count": 1})
