@@ -109,7 +109,7 @@ class AtlassianApiError(AtlassianError):
         super(AtlassianApiError, self).__init__(msg, method, url)
 
     def to_dict(self):
-        return {"method": self.method, "url": self.url, "status": self.status,
+        return {"method": self.method, "url": self.url, "http_status": self.status,
                 "response": self.body, "request_id": self.request_id}
 
 

@@ -89,7 +89,7 @@ class DownloadError(AtlassianError):
 
     def to_dict(self):
         data = super(DownloadError, self).to_dict()
-        data.update({"resumable": self.resumable, "status": self.status})
+        data.update({"resumable": self.resumable, "http_status": self.status})
         return data
 
 

@@ -332,6 +332,71 @@ http_retries:
   returned: always
   type: int
   sample: 0
+mode:
+  description: Permissions of the backup file at RV(path) (added by Ansible to every result that has a C(path)).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: "0600"
+owner:
+  description: Owner of the backup file at RV(path) (added by Ansible).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: backup
+group:
+  description: Group of the backup file at RV(path) (added by Ansible).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: backup
+uid:
+  description: Numeric owner of the backup file at RV(path) (added by Ansible).
+  returned: when a backup is in O(dest)
+  type: int
+  sample: 1001
+gid:
+  description: Numeric group of the backup file at RV(path) (added by Ansible).
+  returned: when a backup is in O(dest)
+  type: int
+  sample: 1001
+state:
+  description: V(file), the type of RV(path) (added by Ansible).
+  returned: when a backup is in O(dest)
+  type: str
+  sample: file
+failed_message:
+  description: The service's C(failedMessage) for a backup it reported as FAILED.
+  returned: when the site reported the backup as failed
+  type: str
+  sample: "Backup failed: an unexpected error occurred while exporting attachments"
+http_status:
+  description: The HTTP status of the answer that made the task fail.
+  returned: on failure, when an HTTP answer caused it
+  type: int
+  sample: 401
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: GET
+url:
+  description: The URL of the request that failed, without credentials or signed tokens.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://example.atlassian.net/wiki/rest/obm/1.0/getprogress
+response:
+  description: A short, redacted excerpt of the service's answer to the request that failed.
+  returned: on failure, when the service answered
+  type: str
+  sample: '{"message":"Client must be authenticated to access this resource."}'
+request_id:
+  description: The service's request or trace id of the answer that failed, for Atlassian support.
+  returned: on failure, when the service sent one
+  type: str
+  sample: 7f3a9c1e5b2d4f60
+resumable:
+  description: Whether a failed download left a partial file that the next run resumes.
+  returned: on failure of a download
+  type: bool
+  sample: true
 """
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import AtlassianModule, check_dest

@@ -22,6 +22,7 @@ EMULATOR_PATH = os.path.join(COLLECTION, "tests", "emulator")
 sys.path.insert(0, EMULATOR_PATH)
 
 from atlassian_emulator.launcher import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+import moduledocs  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 
 # Canary credentials: used by every test; no output, result or file may contain them.
@@ -63,10 +64,11 @@ def tls_emulator(tls_emulator_session):
 
 
 class PlaybookRun(object):
-    def __init__(self, proc, result, output):
+    def __init__(self, proc, result, output, module=None):
         self.rc = proc.returncode
         self.result = result
         self.output = output
+        self.module = module
 
     def __repr__(self):
         return "PlaybookRun(rc=%s, result=%s)\n%s" % (self.rc, json.dumps(self.result, indent=1), self.output[-3000:])
@@ -114,8 +116,9 @@ def run_playbook(emulator, tmp_path):
         return subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
 
-    def run(preexec=None, **kwargs):
-        """``preexec`` runs in the child before ansible-playbook starts (limits set there are inherited)."""
+    def run(preexec=None, module="confluence_backup", **kwargs):
+        """``preexec`` runs in the child before ansible-playbook starts (limits set there are inherited).
+        ``module`` is the module whose result the playbook saves (its RETURN documents every key)."""
         cmd, run_env, result_file = prepare(**kwargs)
         proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=600, check=False, preexec_fn=preexec)
@@ -123,7 +126,7 @@ def run_playbook(emulator, tmp_path):
         if os.path.exists(result_file):
             with open(result_file) as handle:
                 result = json.load(handle)
-        outcome = PlaybookRun(proc, result, proc.stdout)
+        outcome = PlaybookRun(proc, result, proc.stdout, module)
         runs.append(outcome)
         return outcome
 
@@ -142,7 +145,8 @@ def secret_forms(user=CANARY_USER, token=CANARY_TOKEN):
 @pytest.fixture(autouse=True)
 def leak_guard(request, tmp_path):
     """After every integration test: no canary secret in any output, result or file the test produced,
-    nor in the emulator's log; and no Authorization header ever reached the media host."""
+    nor in the emulator's log; no Authorization header ever reached the media host; and every key a module
+    returned is documented in its RETURN (and every ``returned: always`` key was there)."""
     yield
     forms = secret_forms()
     runs = getattr(request.node.funcargs.get("run_playbook"), "runs", [])
@@ -150,6 +154,13 @@ def leak_guard(request, tmp_path):
         for secret in forms:
             assert secret not in run.output, "a secret leaked into the output of run %d" % index
             assert secret not in json.dumps(run.result), "a secret leaked into the result of run %d" % index
+        if run.module and run.result:
+            assert not moduledocs.undocumented_keys(run.module, run.result), (
+                "%s returned keys its RETURN does not document: %s" % (
+                    run.module, moduledocs.undocumented_keys(run.module, run.result)))
+            assert not moduledocs.missing_always_keys(run.module, run.result), (
+                "%s did not return keys documented as 'returned: always': %s" % (
+                    run.module, moduledocs.missing_always_keys(run.module, run.result)))
     for name, text in all_text_under(str(tmp_path)):
         for secret in forms:
             assert secret not in text, "a secret leaked into %s" % name

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every module's EXAMPLES, run as written against the emulator: a user copies examples first.
+
+Only what points at a real site is replaced: the example site URL by the emulator's, the example backup folder
+by a temporary one, and the vault variable of the token by the canary token (read from the environment, so it
+is written to no file). Every task must succeed, in the order the examples give.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+import moduledocs
+from conftest import COLLECTIONS_ROOT, CANARY_TOKEN, CANARY_USER
+
+EXAMPLE_SITE = "https://example.atlassian.net"
+EXAMPLE_BACKUPS = "/srv/backups"
+VAULT_VARIABLES = ("vault_confluence_api_token",)
+
+
+def examples_playbook(module, emulator_url, backups):
+    text = yaml.safe_dump(moduledocs.docs(module)["EXAMPLES"], sort_keys=False)
+    assert EXAMPLE_SITE in text or "ATLASSIAN_URL" in text, "%s: examples use no site" % module
+    text = text.replace(EXAMPLE_SITE, emulator_url).replace(EXAMPLE_BACKUPS, backups)
+    tasks = yaml.safe_load(text)
+    return [{
+        "name": "EXAMPLES of %s" % module,
+        "hosts": "localhost",
+        "gather_facts": False,
+        "vars": dict((name, "{{ lookup('ansible.builtin.env', 'ATLASSIAN_API_TOKEN') }}") for name in VAULT_VARIABLES),
+        "tasks": tasks,
+    }]
+
+
+@pytest.mark.parametrize("module", moduledocs.module_names())
+def test_examples_run_as_written(module, emulator, tmp_path):
+    backups = str(tmp_path / "srv-backups")
+    playbook = tmp_path / "examples.yml"
+    playbook.write_text(yaml.safe_dump(examples_playbook(module, emulator.url, backups), sort_keys=False))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+               ATLASSIAN_URL=emulator.url, ATLASSIAN_USERNAME=CANARY_USER, ATLASSIAN_API_TOKEN=CANARY_TOKEN)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+                           str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
+    for secret in (CANARY_TOKEN,):
+        assert secret not in proc.stdout
+    assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module
