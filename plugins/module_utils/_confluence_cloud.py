@@ -39,10 +39,8 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter impor
     RUNNING,
     JobFailed,
     WaitTimeout,
-    is_transient,
     poll_until,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError
 
 PRODUCT = "confluence"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -259,8 +259,8 @@ def check(outcome, state, dest, golden_digest, names, must_succeed=False):
         violations.append("reported sha256 %s is not the emulator's %s" % (result.get("sha256"), backup.get("sha256")))
     # 7. a run that started a backup never returns the one that was on the site before it
     previous = state.get("previous") or {}
-    if result.get("triggered") and previous and result.get("backup_id") in (previous.get("id"),
-                                                                             previous.get("file_name")):
+    older = (previous.get("id"), previous.get("file_name"))
+    if result.get("triggered") and previous and result.get("backup_id") in older:
         violations.append("a run that started a backup returned the older one %s" % previous.get("id"))
     # 4. failures are honest
     if failed:

@@ -257,3 +257,17 @@ def test_canary_token_never_leaks(emulator, run_playbook, dest, tmp_path):
         for secret in secret_forms:
             assert secret not in text, name
     assert runs[0].rc == 0 and runs[2].result["failed"] is True
+
+
+def test_unreachable_site_fails_after_the_clients_retries_only(emulator, run_playbook, dest):
+    # A mistyped host (DNS) and a closed port: the first read fails after the client's own retries, not once per
+    # re-read, and the message names the host, the cause and the same count as http_retries.
+    for url, cause in (("http://no-such-site.invalid", "the host name no-such-site.invalid does not resolve (DNS)"),
+                       ("http://127.0.0.1:9", "127.0.0.1 refused the connection")):
+        run = run_playbook(dest=dest, site_url=url, retries=2)
+        assert run.result["failed"] is True, run
+        msg = run.result["msg"]
+        assert cause in msg and "failed after 3 attempt(s) (2 retried)" in msg, msg
+        assert run.result["http_retries"] == 2, run.result
+    assert emulator.state()["requests"] == []
+    assert os.listdir(dest) == []

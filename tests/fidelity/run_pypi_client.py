@@ -1,4 +1,6 @@
-#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the PyPI client ``jira-confluence-full-instance-backup`` (1.3.3), unmodified,
 for a Confluence-only backup against a given site, and print one JSON line:
 
@@ -44,8 +46,8 @@ def main():
     p.add_argument("--token", required=True, help="API token (ATL_TOKEN)")
     p.add_argument("--out", required=True, help="a fresh run-* folder is made in here for the download")
     p.add_argument("--timeout", type=float, default=300, help="seconds before the client is killed")
-    p.add_argument("--poll-timeout", type=int, help="the client's own poll deadline in seconds (default: "
-                                                     "--timeout); only the module entry has one")
+    p.add_argument("--poll-timeout", type=int,
+                   help="the client's own poll deadline in seconds (default: --timeout); only the module entry has one")
     p.add_argument("--entry", choices=("cli", "module"), default="cli",
                    help="cli: `jira-confluence-backup --backup confluence` (the documented command, "
                         "exit 0/1); module: `python -m backup.confluence` (the Jenkins stage, exit 0/1/2, "
@@ -94,11 +96,11 @@ def main():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     timed_out = False
     try:
-        output, _ = proc.communicate(timeout=args.timeout)
+        output = proc.communicate(timeout=args.timeout)[0]
     except subprocess.TimeoutExpired:
         timed_out = True
         proc.kill()   # the client starts no processes of its own
-        output, _ = proc.communicate()
+        output = proc.communicate()[0]
 
     shutil.rmtree(work_dir, ignore_errors=True)
     zips = sorted(f for f in os.listdir(out_dir) if f.endswith(".zip"))

@@ -172,3 +172,17 @@ def test_refusal_parser_never_crashes(text, status):
     refusal = obm.parse_runbackup_refusal(status, text)
     assert refusal["kind"] in ("frequency_limited", "in_progress", "unknown")
     assert parse_service_duration(text) is None or parse_service_duration(text) >= 0
+
+
+def test_cloud_history_of_seed_000_with_its_spaces_lost_and_added():
+    text = ("Backupisalreadyinprogress.CloudHistory{\n  cloudId='6c7a6f55-0000-08edb3a15371',\n  status='QUEUED',\n"
+            "  backupId='mplus-376919eb-0000-75329a198259',\n  creationTime='2026-03-25T08: 35: 32.398721536Z',\n"
+            "  lastModifiedTime='2026-03-25T08: 35: 32.398721536Z',\n  hasAttachments=true\n}")
+    history = obm.parse_cloud_history(text)
+    summary = obm.history_summary(history)
+    assert summary == {"status": "QUEUED", "backup_id": "mplus-376919eb-0000-75329a198259",
+                       "creation_time": "2026-03-25T08:35:32.398721536Z", "cloud_id": "6c7a6f55-0000-08edb3a15371",
+                       "has_attachments": True}
+    assert obm.parse_history_time(history["creationTime"]) == 1774427732.0
+    assert obm.parse_runbackup_refusal(406, text)["kind"] == "in_progress"
+    assert obm.history_summary(None) is None and obm.parse_history_time("yesterday") is None
