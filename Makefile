@@ -83,8 +83,8 @@ test: sanity lint docs-lint changelog-lint build fidelity-venv
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 
-bench: stage
-	$(BIN)/python benchmarks/download_bench.py
+bench: stage fidelity-venv
+	FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python benchmarks/download_bench.py $(BENCH_ARGS)
 
 CHAOS_RUNS ?= 200
 CHAOS_SEED ?= 1
