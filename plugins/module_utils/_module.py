@@ -19,6 +19,11 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import (
+    OrgBackupApi,
+    TaskFailed,
+)
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -30,16 +35,31 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     AtlassianTlsError,
 )
 
-CONNECTION_SPEC = dict(
-    url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
+# Options of every connection (doc fragments ``connection`` and ``org_connection``).
+_COMMON_SPEC = dict(
     username=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_USERNAME"])),
     api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_API_TOKEN"])),
-    deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=30),
     retries=dict(type="int", default=5),
     retry_max_delay=dict(type="int", default=60),
+)
+
+# A site (doc fragment ``connection``).
+CONNECTION_SPEC = dict(
+    _COMMON_SPEC,
+    url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
+    deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
+)
+
+# The organization-level Backup & Restore API (doc fragment ``org_connection``).
+ORG_API_BASE_URL = "https://api.atlassian.com/public/backup-management/v2"
+ORG_CONNECTION_SPEC = dict(
+    _COMMON_SPEC,
+    org_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ORG_ID"])),
+    api_base_url=dict(type="str", default=ORG_API_BASE_URL, fallback=(env_fallback, ["ATLASSIAN_BACKUP_API_URL"])),
+    account_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ACCOUNT_ID"])),
 )
 
 # Options of modules that download with the shared engine (doc fragment ``download``).
@@ -54,17 +74,21 @@ MAX_RETRY_WARNINGS = 3
 class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
 
-    def __init__(self, argument_spec=None, downloads=False, **kwargs):
-        spec = dict(CONNECTION_SPEC)
+    def __init__(self, argument_spec=None, downloads=False, connection="site", **kwargs):
+        self.connection = connection
+        spec = dict(ORG_CONNECTION_SPEC if connection == "org" else CONNECTION_SPEC)
         if downloads:
             spec.update(DOWNLOAD_SPEC)
         spec.update(argument_spec or {})
         super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        if not self.params.get("url"):
+        if connection == "site" and not self.params.get("url"):
             self.fail_json(msg="url is required: give the site's base URL, for example https://example.atlassian.net "
                                "(or set ATLASSIAN_URL).")
+        if connection == "org" and not self.params.get("org_id"):
+            self.fail_json(msg="org_id is required: the organization's id, from the URL of admin.atlassian.com "
+                               "(admin.atlassian.com/o/<org_id>/...), or set ATLASSIAN_ORG_ID.")
         connections = self.params.get("download_connections")
         if downloads and not 1 <= connections <= MAX_CONNECTIONS:
             self.fail_json(msg="download_connections must be between 1 and %d (got %s)." % (
@@ -90,16 +114,22 @@ class AtlassianModule(AnsibleModule):
         if self._client is not None:
             return self._client
         p = self.params
-        if p["url"].lower().startswith("http://") and p["deployment"] == "cloud":
-            self.warn("url %s uses plain http://: credentials and backups travel unencrypted. "
-                      "Atlassian Cloud sites are served over https://." % p["url"])
+        base_url = p["api_base_url"] if self.connection == "org" else p["url"]
+        if base_url.lower().startswith("http://") and (self.connection == "org" or p["deployment"] == "cloud"):
+            self.warn("%s %s uses plain http://: credentials and backups travel unencrypted. "
+                      "Atlassian Cloud is served over https://." % (
+                          "api_base_url" if self.connection == "org" else "url", base_url))
         if not p.get("username") or not p.get("api_token"):
             self.fail_json(msg="username and api_token are required (or set ATLASSIAN_USERNAME and "
-                               "ATLASSIAN_API_TOKEN). Use the e-mail address of a site admin and a classic, "
-                               "unscoped API token.")
+                               "ATLASSIAN_API_TOKEN). Use the e-mail address of %s and a classic, "
+                               "unscoped API token." % (
+                                   "an organization admin" if self.connection == "org" else "a site admin"))
         if not p["validate_certs"]:
             self.warn("validate_certs is false: the TLS certificate of %s is not checked, so anyone on the path "
-                      "could read the API token. Prefer ca_path with your CA bundle." % p["url"])
+                      "could read the API token. Prefer ca_path with your CA bundle." % base_url)
+        if self.connection == "org" and p.get("account_id"):
+            overrides = dict(overrides)
+            overrides.setdefault("extra_headers", {"X-Atl-Account-Id": p["account_id"]})
         kwargs = dict(
             auth=("basic", p["username"], p["api_token"]),
             timeout=p["timeout"],
@@ -111,7 +141,7 @@ class AtlassianModule(AnsibleModule):
         )
         kwargs.update(overrides)
         try:
-            self._client = AtlassianClient(p["url"], **kwargs)
+            self._client = AtlassianClient(base_url, **kwargs)
         except AtlassianError as exc:
             self.fail_json(msg=exc.message)
         return self._client
@@ -125,7 +155,7 @@ class AtlassianModule(AnsibleModule):
         result = dict(extra)
         result["http_retries"] = self._retry_count
         if isinstance(exc, AtlassianApiError):
-            hint = api_error_hint(exc)
+            hint = api_error_hint(exc, self.connection)
             result.update(exc.to_dict())
             msg = "Failed to %s: HTTP %s%s from %s %s." % (
                 action, exc.status, (" " + exc.reason) if exc.reason else "", exc.method, exc.url)
@@ -207,7 +237,9 @@ def _os_problem(exc):
     return exc.strerror or str(exc)
 
 
-def api_error_hint(exc):
+def api_error_hint(exc, connection="site"):
+    if connection == "org":
+        return org_api_error_hint(exc)
     if exc.status == 401:
         return ("The credentials were refused: check username (the account's e-mail address) and api_token "
                 "(a classic, unscoped API token that has not expired).")
@@ -220,3 +252,63 @@ def api_error_hint(exc):
     if exc.status in (502, 503, 504):
         return "The service is unavailable; run again later."
     return ""
+
+
+def org_api_error_hint(exc):
+    if exc.status == 401:
+        return ("The credentials were refused: username must be the e-mail address of an organization admin and "
+                "api_token a classic API token of that account (the Backup & Restore API uses basic authentication, "
+                "not an organization API key).")
+    if exc.status == 403:
+        return ("The account is not allowed to do this: it must be an organization admin, and the organization "
+                "must be enrolled in Atlassian's backup and restore program (Enterprise plan).")
+    if exc.status == 404:
+        return ("Check org_id (the id in admin.atlassian.com/o/<org_id>/...), the ids in the task (cloud_id, "
+                "policy_id, backup_id) and api_base_url (%s by default)." % ORG_API_BASE_URL)
+    if exc.status == 429:
+        return "The service kept rate-limiting after all retries; run again later or raise retries."
+    if exc.status in (502, 503, 504):
+        return "The service is unavailable; run again later."
+    return ""
+
+
+# Options of modules that start a job and can wait for it (doc fragment ``wait``).
+WAIT_SPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="raw", default="8h"),
+    poll_interval=dict(type="raw", default="30s"),
+)
+
+
+def run_org_module(argument_spec, run, action, wait=False, **kwargs):
+    """main() of a module of the organization-level API: options, client, API object, errors, exit.
+
+    ``run(module, api, params)`` returns the result dict or raises ``TaskFailed``; ``params`` are the module's
+    parameters with durations in seconds. ``action`` completes "Failed to ...".
+    """
+    spec = dict(argument_spec)
+    if wait:
+        spec.update(WAIT_SPEC)
+    module = AtlassianModule(argument_spec=spec, connection="org", **kwargs)
+    params = dict(module.params)
+    if wait:
+        try:
+            for name in ("wait_timeout", "poll_interval"):
+                params[name] = parse_duration(module.params[name], name)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        if params["poll_interval"] <= 0:
+            module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % module.params["poll_interval"])
+
+    def call(mod):
+        api = OrgBackupApi(mod.client(), params["org_id"])
+        try:
+            return run(mod, api, params)
+        except TaskFailed as exc:
+            fields = dict(exc.fields)
+            fields.pop("msg", None)
+            mod.fail_json(msg=mod.client().redact(exc.msg), http_retries=mod.http_retries, **fields)
+
+    result = module.run_guarded(call, action)
+    result["http_retries"] = module.http_retries
+    module.exit_json(**result)

@@ -28,6 +28,11 @@ PLAYBOOKS = os.path.join(HERE, "playbooks")
 # Canary credentials: used by every test; no output, result or file may contain them.
 CANARY_USER = "backup-bot@example.com"
 CANARY_TOKEN = "CANARY-tok-7f3a9c1e5b2d4f60a8e1"
+# The organization-level Backup & Restore API of the emulator (its default organization and sites).
+ORG_ID = "0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d"
+ORG_API_PREFIX = "/public/backup-management/v2"
+SITE = "6c7a6f55-1b7e-4a3e-9a55-08edb3a15371"
+RESTORE_SITE = "b3e2f1a0-7c6d-4e5f-8a9b-0c1d2e3f4a5b"
 
 
 def Emulator(workdir, tls=False):
@@ -79,7 +84,7 @@ def run_playbook(emulator, tmp_path):
     """Run a playbook of tests/e2e/playbooks against the emulator; return rc, the module result, the output."""
     runs = []
 
-    def prepare(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, **extra_vars):
+    def prepare(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, diff=False, **extra_vars):
         result_file = str(tmp_path / ("result-%d.json" % len(runs)))
         extra = {"result_file": result_file}
         extra.update(extra_vars)
@@ -89,6 +94,8 @@ def run_playbook(emulator, tmp_path):
                os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra)]
         if check:
             cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         run_env = dict(os.environ)
@@ -101,6 +108,8 @@ def run_playbook(emulator, tmp_path):
             "ATLASSIAN_URL": emulator.url,
             "ATLASSIAN_USERNAME": CANARY_USER,
             "ATLASSIAN_API_TOKEN": token,
+            "ATLASSIAN_ORG_ID": ORG_ID,
+            "ATLASSIAN_BACKUP_API_URL": emulator.url + ORG_API_PREFIX,
         })
         for key, value in (env or {}).items():
             if value is None:
@@ -130,8 +139,22 @@ def run_playbook(emulator, tmp_path):
         runs.append(outcome)
         return outcome
 
+    def module(name, check=False, diff=False, verbosity=0, env=None, token=CANARY_TOKEN, **args):
+        """Run one task of the collection's module ``name`` with ``args``; the result is the module's."""
+        playbook = tmp_path / ("module-%d.yml" % len(runs))
+        task = {"name": "Run %s" % name, "atlassian_ops.backup.%s" % name: args, "register": "result",
+                "ignore_errors": True}
+        save = {"name": "Save the result", "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}",
+                                                                  "dest": "{{ result_file }}", "mode": "0600"},
+                "check_mode": False}
+        playbook.write_text(json.dumps([{"name": "One module", "hosts": "localhost", "gather_facts": False,
+                                         "tasks": [task, save]}]))
+        return run(name=str(playbook), check=check, diff=diff, verbosity=verbosity, env=env, token=token,
+                   module=name)
+
     run.runs = runs
     run.start = start
+    run.module = module
     return run
 
 

@@ -74,6 +74,27 @@ DEFAULT_CONFIG = {
     "media_sendfile": True,            # serve with sendfile(2) from the cached file
     "zip_extra_member": None,          # e.g. "../../evil.txt": a zip whose member escapes its folder
     "hostile_file_name": None,         # e.g. "../../../etc/passwd": the fileName progress reports
+    # Organization Backup & Restore API (org_backup.py)
+    "org_id": "0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d",
+    "org_admins": None,                # e-mails of org admins; None: every user in "users" is one
+    "org_sites": [
+        {"cloudId": "6c7a6f55-1b7e-4a3e-9a55-08edb3a15371", "cloudUrl": "https://example.atlassian.net",
+         "cloudName": "example", "products": ["JIRA", "CONFLUENCE"]},
+        {"cloudId": "b3e2f1a0-7c6d-4e5f-8a9b-0c1d2e3f4a5b", "cloudUrl": "https://example-restore.atlassian.net",
+         "cloudName": "example-restore", "products": ["JIRA", "CONFLUENCE"]},
+    ],
+    "org_backup_seconds": 2.0,         # start -> terminal
+    "org_backup_outcome": "COMPLETE",  # COMPLETE | INCOMPLETE | FAILED
+    "org_incomplete_message": "2 spaces could not be backed up: ARCHIVE, LEGACY",
+    "org_failed_message": "The backup failed: an internal error occurred",
+    "org_export_seconds": 1.0,
+    "org_import_seconds": 1.0,
+    "org_restore_seconds": 2.0,
+    "org_status_style": "v2",          # v2: CREATED, IN_PROGRESS, COMPLETED... | seed: "IN PROGRESS", "COMPLETE"...
+    "org_page_size_max": 50,
+    "org_restore_failing_checks": ["Consent_Conflicting_Space_Check", "Consent_Conflicting_Group_Check"],
+    "org_backup_frequency_days": 7,
+    "org_backup_retention_days": 14,
 }
 
 FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json", "redirect", "endless")

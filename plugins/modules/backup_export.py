@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: backup_export
+short_description: Export a backup to the policy's external storage (organization Backup & Restore API)
+version_added: 0.2.0
+description:
+  - Copies a backup from Atlassian's storage to the external (Amazon S3) storage connected to its backup policy (C(POST orgs/{orgId}/exports)), and waits for the copy (C(GET orgs/{orgId}/cloud/{cloudId}/exports/{exportId})).
+  - Idempotent. A backup already exported, or being exported, is not exported again; the existing export is returned or joined.
+author:
+  - atlassian_ops.backup contributors (@atlassian-ops)
+requirements:
+  - requests >= 2.20 on the host that runs the module (usually C(localhost)).
+extends_documentation_fragment:
+  - atlassian_ops.backup.org_connection
+  - atlassian_ops.backup.wait
+  - atlassian_ops.backup.attributes
+  - atlassian_ops.backup.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the backup and the exports and reports whether an export would start; never starts one.
+  diff_mode:
+    support: none
+options:
+  backup_id:
+    description:
+      - The backup to export.
+    type: str
+    required: true
+  cloud_id:
+    description:
+      - The cloud id of the backup's site. Left out, it is read from the backup.
+    type: str
+  product:
+    description:
+      - The backup's product. Left out, it is read from the backup.
+    type: str
+    choices: [jira, confluence]
+notes:
+  - The policy must be connected to an external storage (see M(atlassian_ops.backup.backup_storage) and O(atlassian_ops.backup.backup_policy#module:storage_id)).
+  - The exports are found with C(GET orgs/{orgId}/exports).
+  - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
+    organization admin. Statuses are read tolerantly; an unknown one counts as running until O(wait_timeout).
+seealso:
+  - module: atlassian_ops.backup.backup_import
+  - module: atlassian_ops.backup.backup_run
+"""
+
+EXAMPLES = r"""
+- name: Keep a copy of each weekly backup in your own S3 bucket
+  module_defaults:
+    group/atlassian_ops.backup.atlassian:
+      org_id: 0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d
+      username: backup-bot@example.com
+      api_token: "{{ vault_confluence_api_token }}"
+  block:
+    - name: The external storage
+      atlassian_ops.backup.backup_storage:
+        name: acme-atlassian-backups
+        region: eu-central-1
+        prefix: confluence
+        role_identifier: arn:aws:iam::123456789012:role/atlassian-backup
+        principal_tag: atlassian-backup
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+      register: storage
+
+    - name: The policy, connected to it
+      atlassian_ops.backup.backup_policy:
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+        product: confluence
+        storage_id: "{{ storage.storage_id }}"
+
+    - name: This week's backup
+      atlassian_ops.backup.backup_run:
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+        product: confluence
+        max_age: 7d
+      register: weekly
+
+    - name: Export it (once; a re-run finds the export)
+      atlassian_ops.backup.backup_export:
+        backup_id: "{{ weekly.backup_id }}"
+      register: exported
+"""
+
+RETURN = r"""
+export_id:
+  description: The id of the export started, joined or found.
+  returned: when there is one (not when check mode would start one)
+  type: str
+  sample: 0b8e6c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e
+backup_id:
+  description: The backup.
+  returned: always
+  type: str
+  sample: 1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88
+cloud_id:
+  description: The backup's site.
+  returned: always
+  type: str
+  sample: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+product:
+  description: The backup's product.
+  returned: always
+  type: str
+  sample: confluence
+status:
+  description:
+    - The export's status, normalized to V(COMPLETE), V(IN_PROGRESS), V(FAILED)... or the service's own word,
+      folded to upper-snake case.
+  returned: when there is an export
+  type: str
+  sample: COMPLETE
+service_status:
+  description: The status exactly as the service wrote it.
+  returned: when there is an export
+  type: str
+  sample: COMPLETED
+export:
+  description: The export as the API last returned it.
+  returned: when there is an export
+  type: dict
+  sample: {"exportId": "0b8e6c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "status": "COMPLETED"}
+http_status:
+  description: The HTTP status of a refusal.
+  returned: when the service refused the export
+  type: int
+  sample: 400
+msg:
+  description: What happened, in words.
+  returned: always
+  type: str
+  sample: Started export 0b8e6c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e of backup 1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88.
+http_retries:
+  description: How many HTTP requests were retried (throttling, unavailability, lost connections).
+  returned: always
+  type: int
+  sample: 0
+"""
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import transfer
+
+ARGUMENT_SPEC = dict(
+    backup_id=dict(type="str", required=True),
+    cloud_id=dict(type="str"),
+    product=dict(type="str", choices=["jira", "confluence"]),
+)
+
+
+def main():
+    run_org_module(ARGUMENT_SPEC, lambda module, api, params: transfer("export", module, api, params),
+                   "export the backup", wait=True, supports_check_mode=True)
+
+
+if __name__ == "__main__":
+    main()

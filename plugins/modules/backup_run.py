@@ -1,0 +1,258 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: backup_run
+short_description: Run a backup of a backup policy and wait for it (organization Backup & Restore API)
+version_added: 0.2.0
+description:
+  - Runs a backup of a Jira or Confluence Cloud site with its backup policy (C(POST orgs/{orgId}/backups)) and
+    waits for it, through the organization-level Backup & Restore API. The backup stays in Atlassian's storage
+    (14 days); export it to your own storage with M(atlassian_ops.backup.backup_export).
+  - Idempotent. When the policy has a COMPLETE backup younger than O(max_age), it is returned and nothing is
+    started. A backup of the policy that is already running is joined, not started again.
+  - A refused start (one backup every 7 days after the last complete one; no backup while one runs) fails with
+    the service's words and, computed from the last complete backup, RV(next_allowed_at).
+  - INCOMPLETE ends the task with a warning that quotes what the service says is missing; FAILED and EXPIRED fail
+    it.
+author:
+  - atlassian_ops.backup contributors (@atlassian-ops)
+requirements:
+  - requests >= 2.20 on the host that runs the module (usually C(localhost)).
+extends_documentation_fragment:
+  - atlassian_ops.backup.org_connection
+  - atlassian_ops.backup.wait
+  - atlassian_ops.backup.attributes
+  - atlassian_ops.backup.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the policy and its backups and reports whether a backup would be started; never starts one.
+  diff_mode:
+    support: none
+options:
+  policy_id:
+    description:
+      - The policy to run. Give it, or O(cloud_id) and O(product) to find the policy of that site and product.
+    type: str
+  cloud_id:
+    description:
+      - The cloud id of the site, to find its policy with O(product).
+    type: str
+  product:
+    description:
+      - The product, to find the policy with O(cloud_id).
+    type: str
+    choices: [jira, confluence]
+  max_age:
+    description:
+      - When the policy has a COMPLETE backup younger than this, return it and start nothing.
+      - Seconds, or a duration such as V(24h), V(7d). Omit it to always start a backup (which the service refuses
+        within 7 days of the last complete one).
+    type: raw
+notes:
+  - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
+    organization admin. Its statuses are read tolerantly (C(IN PROGRESS), C(IN_PROGRESS), C(CREATED),
+    C(COMPLETE), C(COMPLETED), any case); an unknown status counts as running until O(wait_timeout) and is
+    reported verbatim.
+seealso:
+  - module: atlassian_ops.backup.backup_policy
+  - module: atlassian_ops.backup.backup_export
+"""
+
+EXAMPLES = r"""
+- name: Weekly backups of a site's Jira and Confluence
+  module_defaults:
+    group/atlassian_ops.backup.atlassian:
+      org_id: 0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d
+      username: backup-bot@example.com
+      api_token: "{{ vault_confluence_api_token }}"
+  block:
+    - name: Make sure the Confluence policy exists
+      atlassian_ops.backup.backup_policy:
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+        product: confluence
+
+    - name: Run a backup unless one younger than 7 days is complete, and wait for it
+      atlassian_ops.backup.backup_run:
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+        product: confluence
+        max_age: 7d
+        wait_timeout: 10h
+        poll_interval: 1m
+      register: confluence_backup
+
+    - name: Show it
+      ansible.builtin.debug:
+        msg: "{{ confluence_backup.backup_id }} is {{ confluence_backup.status }}"
+"""
+
+RETURN = r"""
+backup_id:
+  description: The id of the backup started, joined or reused.
+  returned: when there is one (not when check mode would start one)
+  type: str
+  sample: 1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88
+status:
+  description:
+    - The backup's status, normalized to V(COMPLETE), V(INCOMPLETE), V(IN_PROGRESS), V(FAILED), V(EXPIRED), or
+      the service's own word, folded to upper-snake case, when it is not one of those.
+  returned: when there is a backup
+  type: str
+  sample: COMPLETE
+service_status:
+  description: The status exactly as the service wrote it.
+  returned: when there is a backup
+  type: str
+  sample: COMPLETED
+backup:
+  description: The backup as the API last returned it.
+  returned: when there is a backup
+  type: dict
+  sample: {"backupId": "1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88", "status": "COMPLETED", "product": "CONFLUENCE"}
+policy_id:
+  description: The policy the backup belongs to.
+  returned: always
+  type: str
+  sample: 4d0c7a4e-6f1b-4b8e-9d52-1f0b3a9c2e77
+triggered:
+  description: Whether this run started the backup.
+  returned: always
+  type: bool
+  sample: true
+next_allowed_at:
+  description:
+    - When the service will allow the next backup of this policy (UTC, ISO 8601), computed as 7 days after the
+      last complete backup.
+  returned: when the policy has a complete backup
+  type: str
+  sample: "2026-11-29T02:00:00Z"
+would_start:
+  description: In check mode, whether a real run would start a backup.
+  returned: in check mode
+  type: bool
+  sample: true
+msg:
+  description: What happened, in words.
+  returned: always
+  type: str
+  sample: Started backup 1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88 of the confluence policy; it is COMPLETE.
+http_retries:
+  description: How many HTTP requests were retried (throttling, unavailability, lost connections).
+  returned: always
+  type: int
+  sample: 0
+"""
+
+import time
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import TaskFailed, resolve_policy, wait_job
+
+ARGUMENT_SPEC = dict(
+    policy_id=dict(type="str"),
+    cloud_id=dict(type="str"),
+    product=dict(type="str", choices=["jira", "confluence"]),
+    max_age=dict(type="raw"),
+)
+FREQUENCY_SECONDS = 7 * 86400
+
+
+def iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch is not None else None
+
+
+def run(module, api, params):
+    policy = resolve_policy(api, params)
+    view = org.policy_view(policy)
+    policy_id, what = view["policy_id"], "the %s backup policy of site %s" % (view["product"], view["cloud_id"])
+    backups = [(org.job_view(raw, org.BACKUP_IDS), raw) for raw in api.backups(policy_id)]
+    backups.sort(key=lambda pair: pair[0]["created"] or 0, reverse=True)
+    complete = [pair for pair in backups if pair[0]["status"] == org.COMPLETE]
+    result = dict(changed=False, triggered=False, policy_id=policy_id)
+    if complete:
+        result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
+
+    max_age = parse_duration(params["max_age"], "max_age") if params["max_age"] not in (None, "") else None
+    if max_age is not None and complete and complete[0][0]["created"] is not None and \
+            time.time() - complete[0][0]["created"] <= max_age:
+        return finish(module, dict(result, msg="%s has a COMPLETE backup younger than max_age (%s); nothing "
+                                               "started." % (what.capitalize(), params["max_age"])), complete[0][1])
+
+    running = [pair for pair in backups if pair[0]["status"] not in (org.COMPLETE, org.INCOMPLETE, org.FAILED,
+                                                                     org.EXPIRED, org.CANCELLED)]
+    if running:
+        return wait(module, api, params, result, running[0][1],
+                    "A backup of %s was already running (%s); joined it." % (what, running[0][0]["service_status"]))
+    if module.check_mode:
+        return dict(result, changed=True, would_start=True, msg="Check mode: would start a backup of %s." % what)
+
+    status, doc = api.start_backup(policy_id, view["cloud_id"])
+    if status >= 400:
+        words = org.refusal_text(doc)
+        # A backup may have started in between (by a person or another job): join it.
+        for raw in api.backups(policy_id):
+            if org.job_view(raw, org.BACKUP_IDS)["status"] == org.IN_PROGRESS:
+                return wait(module, api, params, result, raw,
+                            "The service refused a new backup of %s (\"%s\") while one ran; joined it." % (what, words))
+        when = (" The next backup is allowed from %s (7 days after the last complete one, %s)." % (
+            result["next_allowed_at"], complete[0][1].get("backupId")) if complete else "")
+        raise TaskFailed("The service refused to start a backup of %s: HTTP %s \"%s\".%s" % (what, status, words, when),
+                         http_status=status, policy_id=policy_id, next_allowed_at=result.get("next_allowed_at"),
+                         triggered=False)
+    started = org.job_view(doc or {}, org.BACKUP_IDS)
+    if not started["id"]:
+        raise TaskFailed("The service accepted the backup of %s but its answer names no backup id: %s" % (
+            what, org.clip(str(doc))))
+    result.update(changed=True, triggered=True)
+    return wait(module, api, params, result, doc, "Started backup %s of %s." % (started["id"], what))
+
+
+def wait(module, api, params, result, doc, how):
+    backup_id = org.job_view(doc, org.BACKUP_IDS)["id"]
+    if params["wait"]:
+        doc = wait_job("Backup %s" % backup_id, lambda: api.backup(backup_id), org.BACKUP_IDS, params,
+                       api.client.clock, api.client.sleep, module.debug)
+        how += " It is %s after waiting." % org.job_view(doc, org.BACKUP_IDS)["service_status"]
+    else:
+        how += " Not waiting (wait: false)."
+    return finish(module, dict(result, msg=how), doc)
+
+
+def finish(module, result, doc):
+    view = org.job_view(doc, org.BACKUP_IDS)
+    result.update(backup_id=view["id"], status=view["status"], service_status=view["service_status"], backup=doc)
+    if view["status"] == org.INCOMPLETE:
+        module.warn("Backup %s is INCOMPLETE: %s" % (view["id"], view["message"] or "the service did not say what "
+                                                    "is missing (Jira: some attachments; Confluence: some spaces)"))
+    if view["status"] in (org.FAILED, org.EXPIRED):
+        raise TaskFailed("Backup %s is %s%s." % (view["id"], view["service_status"], (": %s" % view["message"])
+                                                  if view["message"] else ""), **result)
+    return result
+
+
+def main():
+    def check(module, api, params):
+        if not params["policy_id"] and not (params["cloud_id"] and params["product"]):
+            module.fail_json(msg="Name the policy: give policy_id, or cloud_id and product.")
+        if params["max_age"] not in (None, ""):
+            try:
+                parse_duration(params["max_age"], "max_age")
+            except ValueError as exc:
+                module.fail_json(msg=str(exc))
+        return run(module, api, params)
+
+    run_org_module(ARGUMENT_SPEC, check, "run the backup", wait=True, supports_check_mode=True)
+
+
+if __name__ == "__main__":
+    main()
