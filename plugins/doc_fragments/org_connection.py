@@ -53,7 +53,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP response (not for a whole backup or restore; see O(wait_timeout)).
+      - Seconds to wait for each HTTP response (not for a whole backup or restore, which C(wait_timeout) bounds).
     type: int
     default: 30
   retries:

@@ -71,6 +71,8 @@ CHECKS = {
 }
 _PASSED = ("PASSED", "PASS", "SUCCESS", "SUCCEEDED", "OK", "TRUE", "VALID", "COMPLETE", "COMPLETED", "CONSENTED")
 _STATUS_KEYS = ("status", "result", "state", "outcome", "passed")
+# Lists or objects under keys like these hold checks that are settled, not failing ("consented", "passedChecks").
+_SETTLED_KEYS = ("consent", "pass", "success", "accept", "resolved", "ignored", "ok")
 
 
 class OrgApiError(AtlassianError):
@@ -140,8 +142,8 @@ def items_of(body, *keys):
         lists = [value for value in body.values() if isinstance(value, list)]
         if len(lists) == 1 and all(isinstance(item, dict) for item in lists[0]):
             return lists[0]
-    raise OrgApiError("expected a list%s, got: %s" % ((" under %s" % "/".join(keys)) if keys else "",
-                                                       clip(json.dumps(body))))
+    where = (" under %s" % "/".join(keys)) if keys else ""
+    raise OrgApiError("expected a list%s, got: %s" % (where, clip(json.dumps(body))))
 
 
 def total_of(body):
@@ -192,7 +194,7 @@ def failing_checks(body):
                         add(key)
                 elif isinstance(value, str) and value in CHECKS and not passed(status):
                     add(value)
-                elif isinstance(value, (dict, list)):
+                elif isinstance(value, (dict, list)) and not any(w in key.lower() for w in _SETTLED_KEYS):
                     walk(value)
         elif isinstance(node, list):
             for item in node:

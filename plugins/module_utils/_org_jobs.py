@@ -128,8 +128,8 @@ def transfer(kind, module, api, params):
     existing.sort(key=lambda pair: pair[0]["created"] or 0, reverse=True)
     if existing:
         view, raw = existing[0]
-        how = "Backup %s was already %s (%s %s, %s)." % (backup_id, spec["words"], kind, view["id"],
-                                                          view["service_status"])
+        how = "Backup %s was already %s (%s %s, %s)." % (
+            backup_id, spec["words"], kind, view["id"], view["service_status"])
         return _transfer_wait(kind, module, api, params, result, cloud_id, raw, how)
     if module.check_mode:
         return dict(result, changed=True, msg="Check mode: would start %s." % what)

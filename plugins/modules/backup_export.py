@@ -12,8 +12,11 @@ module: backup_export
 short_description: Export a backup to the policy's external storage (organization Backup & Restore API)
 version_added: 0.2.0
 description:
-  - Copies a backup from Atlassian's storage to the external (Amazon S3) storage connected to its backup policy (C(POST orgs/{orgId}/exports)), and waits for the copy (C(GET orgs/{orgId}/cloud/{cloudId}/exports/{exportId})).
-  - Idempotent. A backup already exported, or being exported, is not exported again; the existing export is returned or joined.
+  - Copies a backup from Atlassian's storage to the external (Amazon S3) storage connected to its backup
+    policy (C(POST orgs/{orgId}/exports)), and waits for the copy (C(GET
+    orgs/{orgId}/cloud/{cloudId}/exports/{exportId})).
+  - Idempotent. A backup already exported, or being exported, is not exported again; the existing export is
+    returned or joined.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:
@@ -46,7 +49,8 @@ options:
     type: str
     choices: [jira, confluence]
 notes:
-  - The policy must be connected to an external storage (see M(atlassian_ops.backup.backup_storage) and O(atlassian_ops.backup.backup_policy#module:storage_id)).
+  - The policy must be connected to an external storage (see M(atlassian_ops.backup.backup_storage) and
+    O(atlassian_ops.backup.backup_policy#module:storage_id)).
   - The exports are found with C(GET orgs/{orgId}/exports).
   - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
     organization admin. Statuses are read tolerantly; an unknown one counts as running until O(wait_timeout).
@@ -145,6 +149,26 @@ http_retries:
   returned: always
   type: int
   sample: 0
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: POST
+url:
+  description: The URL of the request that failed, without credentials.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://api.atlassian.com/public/backup-management/v2/orgs/0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/backups
+response:
+  description: A short, redacted excerpt of the service's answer to the request that failed.
+  returned: on failure, when the service answered
+  type: str
+  sample: '{"errors":[{"status":403,"title":"The user is not an organization admin."}]}'
+request_id:
+  description: The service's request or trace id of the answer that failed, for Atlassian support.
+  returned: on failure, when the service sent one
+  type: str
+  sample: 7f3a9c1e5b2d4f60
 """
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module

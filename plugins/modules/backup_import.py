@@ -12,8 +12,11 @@ module: backup_import
 short_description: Import an exported backup back into Atlassian's storage (organization Backup & Restore API)
 version_added: 0.2.0
 description:
-  - Copies a backup that was exported to the policy's external storage back into Atlassian's storage (C(POST orgs/{orgId}/imports)), so that it can be restored, and waits for the copy (C(GET orgs/{orgId}/cloud/{cloudId}/imports/{importId})).
-  - Idempotent. A backup already imported, or being imported, is not imported again; the existing import is returned or joined.
+  - Copies a backup that was exported to the policy's external storage back into Atlassian's storage (C(POST
+    orgs/{orgId}/imports)), so that it can be restored, and waits for the copy (C(GET
+    orgs/{orgId}/cloud/{cloudId}/imports/{importId})).
+  - Idempotent. A backup already imported, or being imported, is not imported again; the existing import is
+    returned or joined.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:
@@ -47,7 +50,8 @@ options:
     choices: [jira, confluence]
 notes:
   - Import works only for a backup exported earlier with M(atlassian_ops.backup.backup_export).
-  - The imports are found with C(GET orgs/{orgId}/imports), which seed 001 does not list (it is the path symmetric to exports); where the service answers 404 there, the module warns and starts an import.
+  - The imports are found with C(GET orgs/{orgId}/imports), which seed 001 does not list (it is the path
+    symmetric to exports); where the service answers 404 there, the module warns and starts an import.
   - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
     organization admin. Statuses are read tolerantly; an unknown one counts as running until O(wait_timeout).
 seealso:
@@ -151,6 +155,26 @@ http_retries:
   returned: always
   type: int
   sample: 0
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: POST
+url:
+  description: The URL of the request that failed, without credentials.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://api.atlassian.com/public/backup-management/v2/orgs/0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/backups
+response:
+  description: A short, redacted excerpt of the service's answer to the request that failed.
+  returned: on failure, when the service answered
+  type: str
+  sample: '{"errors":[{"status":403,"title":"The user is not an organization admin."}]}'
+request_id:
+  description: The service's request or trace id of the answer that failed, for Atlassian support.
+  returned: on failure, when the service sent one
+  type: str
+  sample: 7f3a9c1e5b2d4f60
 """
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module

@@ -106,6 +106,31 @@ http_retries:
   returned: always
   type: int
   sample: 0
+http_status:
+  description: The HTTP status of the answer that made the task fail.
+  returned: on failure, when an HTTP answer caused it
+  type: int
+  sample: 409
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: POST
+url:
+  description: The URL of the request that failed, without credentials.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://api.atlassian.com/public/backup-management/v2/orgs/0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/backups
+response:
+  description: A short, redacted excerpt of the service's answer to the request that failed.
+  returned: on failure, when the service answered
+  type: str
+  sample: '{"errors":[{"status":403,"title":"The user is not an organization admin."}]}'
+request_id:
+  description: The service's request or trace id of the answer that failed, for Atlassian support.
+  returned: on failure, when the service sent one
+  type: str
+  sample: 7f3a9c1e5b2d4f60
 """
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org

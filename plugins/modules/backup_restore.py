@@ -101,7 +101,12 @@ EXAMPLES = r"""
       username: backup-bot@example.com
       api_token: "{{ vault_confluence_api_token }}"
   block:
-    - name: The backup
+    - name: The site's Confluence backup policy
+      atlassian_ops.backup.backup_policy:
+        cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
+        product: confluence
+
+    - name: A backup no older than 7 days
       atlassian_ops.backup.backup_run:
         cloud_id: 6c7a6f55-1b7e-4a3e-9a55-08edb3a15371
         product: confluence
@@ -189,6 +194,26 @@ http_retries:
   returned: always
   type: int
   sample: 0
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: POST
+url:
+  description: The URL of the request that failed, without credentials.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://api.atlassian.com/public/backup-management/v2/orgs/0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d/backups
+response:
+  description: A short, redacted excerpt of the service's answer to the request that failed.
+  returned: on failure, when the service answered
+  type: str
+  sample: '{"errors":[{"status":403,"title":"The user is not an organization admin."}]}'
+request_id:
+  description: The service's request or trace id of the answer that failed, for Atlassian support.
+  returned: on failure, when the service sent one
+  type: str
+  sample: 7f3a9c1e5b2d4f60
 """
 
 import time

@@ -139,14 +139,14 @@ def run_playbook(emulator, tmp_path):
         runs.append(outcome)
         return outcome
 
-    def module(name, check=False, diff=False, verbosity=0, env=None, token=CANARY_TOKEN, **args):
-        """Run one task of the collection's module ``name`` with ``args``; the result is the module's."""
+    def module(module_name, check=False, diff=False, verbosity=0, env=None, token=CANARY_TOKEN, **args):
+        """Run one task of the collection's module ``module_name`` with ``args``; the result is the module's."""
+        name = module_name
         playbook = tmp_path / ("module-%d.yml" % len(runs))
         task = {"name": "Run %s" % name, "atlassian_ops.backup.%s" % name: args, "register": "result",
                 "ignore_errors": True}
-        save = {"name": "Save the result", "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}",
-                                                                  "dest": "{{ result_file }}", "mode": "0600"},
-                "check_mode": False}
+        copy = {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}
+        save = {"name": "Save the result", "ansible.builtin.copy": copy, "check_mode": False}
         playbook.write_text(json.dumps([{"name": "One module", "hosts": "localhost", "gather_facts": False,
                                          "tasks": [task, save]}]))
         return run(name=str(playbook), check=check, diff=diff, verbosity=verbosity, env=env, token=token,

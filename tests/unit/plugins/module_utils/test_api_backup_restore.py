@@ -64,6 +64,10 @@ def test_lists_bare_or_wrapped():
     ({"errors": [{"code": "Consent_Conflicting_Space_Check", "title": "Spaces conflict"}]},
      ["Consent_Conflicting_Space_Check"]),
     ({"status": "IN_PROGRESS"}, []),
+    # Checks already consented to (or passed) are listed apart: they are not failing.
+    ({"validation": {"checks": [{"name": "Consent_Conflicting_Group_Check", "status": "FAILED"}],
+                     "consented": ["Consent_Conflicting_Space_Check"], "passedChecks": ["Consent_TDP_Shard_Check"]}},
+     ["Consent_Conflicting_Group_Check"]),
 ])
 def test_failing_checks_are_found_wherever_they_are(body, expected):
     assert org.failing_checks(body) == expected
@@ -127,9 +131,8 @@ def test_a_body_that_is_not_json_fails_quoting_it_without_the_token():
 
 
 def test_refusal_words():
-    assert org.refusal_text({"errors": [{"status": 409, "code": "X", "title": "You can run a new backup 7 days after "
-                                                                          "your last complete backup."}]}) \
-        .startswith("You can run a new backup")
+    title = "You can run a new backup 7 days after your last complete backup."
+    assert org.refusal_text({"errors": [{"status": 409, "code": "X", "title": title}]}) == title
     assert org.refusal_text({"message": "nope"}) == "nope"
     assert org.refusal_text(None) == "(no text)"
 
