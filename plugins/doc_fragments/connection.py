@@ -37,6 +37,19 @@ options:
     type: str
     choices: [cloud, datacenter]
     default: cloud
+  org_id:
+    description:
+      - Not used by this module. Accepted so that one C(module_defaults) for C(group/atlassian_ops.backup.atlassian)
+        can carry the options of every module of the collection (see the C(org_connection) modules).
+    type: str
+  api_base_url:
+    description:
+      - Not used by this module; accepted for shared C(module_defaults) like O(org_id).
+    type: str
+  account_id:
+    description:
+      - Not used by this module; accepted for shared C(module_defaults) like O(org_id).
+    type: str
   validate_certs:
     description:
       - Whether to check the TLS certificate of the site. Turn it off only for tests; prefer O(ca_path).

@@ -42,6 +42,16 @@ options:
       - If not set, the value of the E(ATLASSIAN_ACCOUNT_ID) environment variable is used; without it the header
         is not sent.
     type: str
+  url:
+    description:
+      - Not used by this module (the API is reached at O(api_base_url)). Accepted so that one C(module_defaults) for
+        C(group/atlassian_ops.backup.atlassian) can carry the options of every module of the collection, site
+        modules such as M(atlassian_ops.backup.confluence_backup) included.
+    type: str
+  deployment:
+    description:
+      - Not used by this module; accepted for shared C(module_defaults) like O(url).
+    type: str
   validate_certs:
     description:
       - Whether to check the TLS certificate of the API. Turn it off only for tests; prefer O(ca_path).

@@ -40,6 +40,8 @@ FAILED = "FAILED"
 EXPIRED = "EXPIRED"
 VALIDATION_FAILED = "VALIDATION_FAILED"
 CANCELLED = "CANCELLED"
+# Statuses after which nothing more happens to a job; any other, known or not, counts as still running.
+TERMINAL = (COMPLETE, INCOMPLETE, FAILED, EXPIRED, CANCELLED)
 
 _SYNONYMS = {
     COMPLETE: ("COMPLETE", "COMPLETED", "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "DONE", "FINISHED"),
@@ -148,7 +150,8 @@ def items_of(body, *keys):
 
 def total_of(body):
     if isinstance(body, dict):
-        for key in ("totalItems", "total", "totalCount", "size"):
+        # Not "size": in Atlassian's other lists (start/limit/size) it counts the page, not the whole list.
+        for key in ("totalItems", "total", "totalCount", "totalElements"):
             if isinstance(body.get(key), int):
                 return body[key]
     return None
@@ -341,7 +344,7 @@ class OrgBackupApi(object):
         return self.get(self._p("backups", backup_id), missing_ok=True)
 
     def start_backup(self, policy_id, cloud_id):
-        """POST a backup. Returns ``(status, document)``: 2xx, or the refusal (400/403/409/412/429) as sent."""
+        """POST a backup. Returns ``(status, document)``: 2xx, or the refusal (400/409/412/422) as sent."""
         return self.send("POST", self._p("backups"), {"policyId": policy_id, "cloudId": cloud_id},
                          refusals=(400, 409, 412, 422))
 

@@ -171,7 +171,10 @@ class CloudBackup(object):
             return self._check_mode_report(progress)
 
         self.requested_at = (self.now() - EPOCH).total_seconds()
+        sent = self.clock()
         answer = self.api.run_backup(p["include_attachments"])
+        # The Date header is stamped when the answer leaves; the request arrived up to a round trip earlier.
+        answer["round_trip"] = max(0.0, self.clock() - sent)
         self.answer = answer
         request = obm.history_summary(answer["history"])
         if request:
@@ -218,7 +221,7 @@ class CloudBackup(object):
         history = answer.get("history") or {}
         created = obm.parse_history_time(history.get("creationTime"))
         if created is not None and answer.get("server_time") is not None:
-            return created >= answer["server_time"] - SERVER_CLOCK_TOLERANCE
+            return created >= answer["server_time"] - SERVER_CLOCK_TOLERANCE - answer.get("round_trip", 0.0)
         return (history.get("status") or "").upper() == "QUEUED"
 
     def _older_than_request(self, progress):
@@ -228,7 +231,7 @@ class CloudBackup(object):
             return False
         server_time = (self.answer or {}).get("server_time")
         if server_time is not None:
-            return when / 1000.0 < server_time - SERVER_CLOCK_TOLERANCE
+            return when / 1000.0 < server_time - SERVER_CLOCK_TOLERANCE - self.answer.get("round_trip", 0.0)
         return when / 1000.0 < self.requested_at - LOCAL_CLOCK_TOLERANCE
 
     def _is_new(self, current, baseline):

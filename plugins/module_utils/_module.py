@@ -46,11 +46,15 @@ _COMMON_SPEC = dict(
     retry_max_delay=dict(type="int", default=60),
 )
 
-# A site (doc fragment ``connection``).
+# A site (doc fragment ``connection``). The organization API's options are accepted and not used, so that one
+# module_defaults for group/atlassian_ops.backup.atlassian serves every module of the collection.
 CONNECTION_SPEC = dict(
     _COMMON_SPEC,
     url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
     deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
+    org_id=dict(type="str"),
+    api_base_url=dict(type="str"),
+    account_id=dict(type="str"),
 )
 
 # The organization-level Backup & Restore API (doc fragment ``org_connection``).
@@ -60,6 +64,9 @@ ORG_CONNECTION_SPEC = dict(
     org_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ORG_ID"])),
     api_base_url=dict(type="str", default=ORG_API_BASE_URL, fallback=(env_fallback, ["ATLASSIAN_BACKUP_API_URL"])),
     account_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ACCOUNT_ID"])),
+    # A site's options, accepted and not used (see CONNECTION_SPEC).
+    url=dict(type="str"),
+    deployment=dict(type="str"),
 )
 
 # Options of modules that download with the shared engine (doc fragment ``download``).
@@ -172,8 +179,8 @@ class AtlassianModule(AnsibleModule):
                 action, exc.message)
         elif isinstance(exc, AtlassianConnectionError):
             result.update(exc.to_dict())
-            msg = "Failed to %s: %s. Check url, DNS, proxies and TLS (validate_certs, ca_path)." % (
-                action, exc.message)
+            msg = "Failed to %s: %s. Check %s, DNS, proxies and TLS (validate_certs, ca_path)." % (
+                action, exc.message, "api_base_url" if self.connection == "org" else "url")
         else:
             result.update(exc.to_dict() if hasattr(exc, "to_dict") else {})
             msg = "Failed to %s: %s" % (action, getattr(exc, "message", str(exc)))

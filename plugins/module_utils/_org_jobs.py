@@ -137,7 +137,7 @@ def transfer(kind, module, api, params):
     if status >= 400:
         raise TaskFailed("The service refused %s: HTTP %s \"%s\"." % (what, status, org.refusal_text(doc)),
                          http_status=status, **result)
-    items = [doc] if _single(doc, spec) else org.items_of(doc, kind + "s")
+    items = [] if doc is None else [doc] if _single(doc, spec) else org.items_of(doc, kind + "s")
     started = next((raw for raw in items if org.job_view(raw, spec["ids"])["backup_id"] in (backup_id, None)),
                    items[0] if items else None)
     if not started or not org.job_view(started, spec["ids"])["id"]:

@@ -15,8 +15,9 @@ description:
   - Copies a backup that was exported to the policy's external storage back into Atlassian's storage (C(POST
     orgs/{orgId}/imports)), so that it can be restored, and waits for the copy (C(GET
     orgs/{orgId}/cloud/{cloudId}/imports/{importId})).
-  - Idempotent. A backup already imported, or being imported, is not imported again; the existing import is
-    returned or joined.
+  - Idempotent where the service lists imports. A backup already imported, or being imported, is not imported
+    again; the existing import is returned or joined. Where the service has no list of imports (see the notes),
+    each run starts an import, with a warning.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:

@@ -21,7 +21,8 @@ description:
     consented to (C(POST .../restores/revalidate)). When any failing check is not in O(consents) the task fails,
     listing each one with what it means, and the restore waits for a re-run with those consents.
   - A restore of the same backup into the same site that is already running, or waiting for consents, is joined,
-    not started again.
+    not started again. One that finished within the last 7 days (the service restores a backup once in 7 days) is
+    reported unchanged, with its post-operation report.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:
@@ -232,6 +233,7 @@ ARGUMENT_SPEC = dict(
     confirm=dict(type="bool", default=False),
 )
 RETENTION_SECONDS = 14 * 86400
+RESTORE_AGAIN_SECONDS = 7 * 86400
 MAX_REVALIDATIONS = 3
 
 
@@ -268,10 +270,19 @@ def run(module, api, params):
 
     for raw in api.restores(cloud_id=dest, product=product):
         view = org.job_view(raw, org.RESTORE_IDS)
-        if view["backup_id"] == params["backup_id"] and view["status"] not in (
-                org.COMPLETE, org.INCOMPLETE, org.FAILED, org.EXPIRED, org.CANCELLED):
+        # The destination is checked here too, in case the service ignores the cloudId filter.
+        if view["backup_id"] != params["backup_id"] or org.field(raw, "destinationCloudId", "cloudId") not in (
+                None, dest):
+            continue
+        if view["status"] not in org.TERMINAL:
             return proceed(module, api, params, result, raw, dest,
                            "Joined %s, already %s (restore %s)." % (what, view["service_status"], view["id"]))
+        if view["status"] in (org.COMPLETE, org.INCOMPLETE) and view["created"] is not None and \
+                time.time() - view["created"] < RESTORE_AGAIN_SECONDS:
+            # The service restores a backup once in 7 days: a re-run reports the restore that was made.
+            return proceed(module, api, params, result, raw, dest,
+                           "This backup was already restored into site %s (restore %s, %s); nothing started." % (
+                               dest, view["id"], view["service_status"]))
     if module.check_mode:
         return dict(result, changed=True, would_restore=True, msg="Check mode: would start %s." % what)
 
@@ -309,7 +320,8 @@ def proceed(module, api, params, result, doc, dest, how):
                 unconsented_checks=org.explain_checks(missing), **result)
         if module.check_mode:
             set_restore(result, doc)
-            return dict(result, msg=how + " Check mode: would consent to %s." % ", ".join(failing))
+            return dict(result, changed=True, would_restore=True,
+                        msg=how + " Check mode: would consent to %s." % ", ".join(failing))
         status, answer = api.revalidate(dest, restore_id, failing)
         if status >= 400:
             raise TaskFailed("The service refused the consents %s for restore %s: HTTP %s \"%s\"." % (

@@ -202,19 +202,18 @@ def run(module, api, params):
     policy_id, what = view["policy_id"], "the %s backup policy of site %s" % (view["product"], view["cloud_id"])
     backups = [(org.job_view(raw, org.BACKUP_IDS), raw) for raw in api.backups(policy_id)]
     backups.sort(key=lambda pair: pair[0]["created"] or 0, reverse=True)
-    complete = [pair for pair in backups if pair[0]["status"] == org.COMPLETE]
+    # Only backups with a readable creation time can say when the next one is allowed or how old they are.
+    complete = [pair for pair in backups if pair[0]["status"] == org.COMPLETE and pair[0]["created"] is not None]
     result = dict(changed=False, triggered=False, policy_id=policy_id)
     if complete:
         result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
 
     max_age = parse_duration(params["max_age"], "max_age") if params["max_age"] not in (None, "") else None
-    if max_age is not None and complete and complete[0][0]["created"] is not None and \
-            time.time() - complete[0][0]["created"] <= max_age:
+    if max_age is not None and complete and time.time() - complete[0][0]["created"] <= max_age:
         return finish(module, dict(result, msg="%s has a COMPLETE backup younger than max_age (%s); nothing "
                                                "started." % (what.capitalize(), params["max_age"])), complete[0][1])
 
-    running = [pair for pair in backups if pair[0]["status"] not in (org.COMPLETE, org.INCOMPLETE, org.FAILED,
-                                                                     org.EXPIRED, org.CANCELLED)]
+    running = [pair for pair in backups if pair[0]["status"] not in org.TERMINAL]
     if running:
         return wait(module, api, params, result, running[0][1],
                     "A backup of %s was already running (%s); joined it." % (what, running[0][0]["service_status"]))
@@ -226,7 +225,7 @@ def run(module, api, params):
         words = org.refusal_text(doc)
         # A backup may have started in between (by a person or another job): join it.
         for raw in api.backups(policy_id):
-            if org.job_view(raw, org.BACKUP_IDS)["status"] == org.IN_PROGRESS:
+            if org.job_view(raw, org.BACKUP_IDS)["status"] not in org.TERMINAL:
                 return wait(module, api, params, result, raw,
                             "The service refused a new backup of %s (\"%s\") while one ran; joined it." % (what, words))
         when = (" The next backup is allowed from %s (7 days after the last complete one, %s)." % (

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import CANARY_TOKEN, COLLECTION, RESTORE_SITE, SITE
+from conftest import CANARY_TOKEN, COLLECTION, ORG_API_PREFIX, ORG_ID, RESTORE_SITE, SITE
 
 DAY = 86400
 ORG_PLAYBOOK = os.path.join(COLLECTION, "playbooks", "org_backup.yml")
@@ -74,6 +74,31 @@ def test_policy_create_rerun_and_change_one_field(emulator, run_playbook):
     assert len(stored) == 1 and stored[0]["includeAttachments"] is False and stored[0]["includePersonalSpaces"] is False
     puts = [r for r in org(emulator)["requests"] if r["method"] == "PUT"]
     assert len(puts) == 1
+
+
+def test_storage_check_mode_creates_nothing(emulator, run_playbook):
+    args = dict(name="acme-backups", region="eu-central-1", prefix="conf", principal_tag="atl",
+                role_identifier="arn:aws:iam::123456789012:role/atl", cloud_id=SITE)
+    run = run_playbook.module("backup_storage", check=True, **args)
+    assert run.rc == 0 and run.result["changed"] is True, run
+    assert org(emulator)["storages"] == []
+    # The only POST is the region list, which the API reads with a POST.
+    assert [r["path"] for r in org(emulator)["requests"] if r["method"] != "GET"] == [
+        "/public/backup-management/v2/orgs/%s/storages/regions" % ORG_ID]
+    wrong = run_playbook.module("backup_storage", check=True, **dict(args, region="mars-north-1"))
+    assert wrong.result["failed"] is True and "eu-central-1" in wrong.result["msg"], wrong
+
+
+def test_one_module_defaults_serves_site_and_org_modules(emulator, run_playbook, tmp_path, dest):
+    playbook = tmp_path / "mixed.yml"
+    playbook.write_text(json.dumps([{
+        "name": "Both kinds of module under one group default", "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {"group/atlassian_ops.backup.atlassian": {
+            "url": emulator.url, "org_id": ORG_ID, "api_base_url": emulator.url + ORG_API_PREFIX}},
+        "tasks": [{"atlassian_ops.backup.confluence_backup": {"dest": dest}, "check_mode": True},
+                  {"atlassian_ops.backup.backup_info": {"resource": "policies"}}]}]))
+    run = run_playbook(name=str(playbook), module=None)
+    assert run.rc == 0 and "failed=0" in run.output, run.output[-3000:]
 
 
 def test_jira_policy_with_personal_spaces_is_refused_before_any_request(emulator, run_playbook):
@@ -206,6 +231,13 @@ def test_restore_stopped_by_validation_then_allowed_with_consents(emulator, run_
     assert len(org(emulator)["restores"]) == 1
     revalidations = [r for r in org(emulator)["requests"] if r["path"].endswith("/revalidate")]
     assert len(revalidations) == 1
+    # Run again: the finished restore is reported, nothing is started (the service would refuse within 7 days).
+    before = writes(emulator)
+    again = run_playbook.module("backup_restore", backup_id=bid(backup), cloud_id=RESTORE_SITE, confirm=True,
+                                consents=["Consent_Conflicting_Space_Check", "Consent_Conflicting_Group_Check"])
+    assert again.rc == 0 and again.result["changed"] is False, again
+    assert again.result["restore_id"] == res["restore_id"] and again.result["post_op_report_url"]
+    assert writes(emulator) == before
 
 
 def test_a_running_restore_is_joined(emulator, run_playbook):

@@ -123,6 +123,16 @@ def test_paging_without_total_stops_on_a_short_page():
 
 
 @responses.activate
+def test_size_is_the_page_not_the_total():
+    # Atlassian's other lists say {"results": [...], "start": 0, "limit": 10, "size": 10}: size counts the page.
+    responses.add(responses.GET, BASE + "/orgs/org-1/policies",
+                  json={"results": [{"policyId": str(i)} for i in range(10)], "start": 0, "limit": 10, "size": 10})
+    responses.add(responses.GET, BASE + "/orgs/org-1/policies",
+                  json={"results": [{"policyId": "10"}], "start": 1, "limit": 10, "size": 1})
+    assert len(api().policies()) == 11
+
+
+@responses.activate
 def test_a_body_that_is_not_json_fails_quoting_it_without_the_token():
     responses.add(responses.GET, BASE + "/orgs/org-1/policies", body="<html>token=tok-1234567890 Oops</html>")
     with pytest.raises(org.OrgApiError) as info:
