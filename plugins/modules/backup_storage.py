@@ -25,6 +25,7 @@ requirements:
   - requests >= 2.20 on the host that runs the module (usually C(localhost)).
 extends_documentation_fragment:
   - atlassian_ops.backup.org_connection
+  - atlassian_ops.backup.transport
   - atlassian_ops.backup.attributes
   - atlassian_ops.backup.attributes.action_group
 attributes:

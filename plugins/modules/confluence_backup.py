@@ -31,6 +31,7 @@ requirements:
   - requests >= 2.20 on the host that runs the module (usually C(localhost)).
 extends_documentation_fragment:
   - atlassian_ops.backup.connection
+  - atlassian_ops.backup.transport
   - atlassian_ops.backup.wait
   - atlassian_ops.backup.download
   - atlassian_ops.backup.attributes

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import subprocess
@@ -22,20 +21,13 @@ import sys
 import pytest
 
 from conftest import CANARY_TOKEN, CANARY_USER, COLLECTION
+from test_confluence_backup import sha256_of
 
 HARNESS = os.path.join(COLLECTION, "tests", "fidelity", "run_pypi_client.py")
 VENV = os.environ.get("FIDELITY_VENV")
 CLIENT_POLL_SECONDS = 30  # hard-coded in the client (backup/confluence.py, interval_sec=30)
 
 pytestmark = pytest.mark.skipif(not VENV, reason="FIDELITY_VENV is not set (make test sets it)")
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_client(emulator, out, timeout=120):
