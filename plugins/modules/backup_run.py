@@ -209,7 +209,7 @@ def run(module, api, params):
     if complete:
         result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
 
-    max_age = parse_duration(params["max_age"], "max_age") if params["max_age"] not in (None, "") else None
+    max_age = params["max_age_seconds"]
     if max_age is not None and complete and time.time() - complete[0][0]["created"] <= max_age:
         return finish(module, dict(result, msg="%s has a COMPLETE backup younger than max_age (%s); nothing "
                                                "started." % (what.capitalize(), params["max_age"])), complete[0][1])
@@ -272,9 +272,10 @@ def main():
     def check(module, api, params):
         if not params["policy_id"] and not (params["cloud_id"] and params["product"]):
             module.fail_json(msg="Name the policy: give policy_id, or cloud_id and product.")
+        params["max_age_seconds"] = None
         if params["max_age"] not in (None, ""):
             try:
-                parse_duration(params["max_age"], "max_age")
+                params["max_age_seconds"] = parse_duration(params["max_age"], "max_age")
             except ValueError as exc:
                 module.fail_json(msg=str(exc))
         return run(module, api, params)

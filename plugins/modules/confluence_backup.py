@@ -400,20 +400,22 @@ resumable:
   sample: true
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import AtlassianModule, check_dest
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import (
+    WAIT_SPEC,
+    AtlassianModule,
+    check_dest,
+)
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 
 ARGUMENT_SPEC = dict(
+    WAIT_SPEC,
     include_attachments=dict(type="bool", default=True),
     dest=dict(type="path"),
     max_age=dict(type="raw"),
     download=dict(type="bool", default=True),
     on_frequency_limit=dict(type="str", default="use_latest", choices=["use_latest", "skip", "fail"]),
     verify=dict(type="str", default="structure", choices=["structure", "full"]),
-    wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="raw", default="8h"),
-    poll_interval=dict(type="raw", default="30s"),
     start_timeout=dict(type="raw", default="15m"),
 )
 
