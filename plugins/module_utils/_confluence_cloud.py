@@ -18,7 +18,6 @@ import os
 from datetime import datetime, timedelta
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._download import Downloader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import format_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
     MANIFEST_FORMAT,
@@ -33,6 +32,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import
     verify_zip,
     write_sidecars,
 )
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
     DONE,
     FAILED,

@@ -19,7 +19,7 @@ import re
 import zipfile
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._download import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
     VerificationError,
     file_sha256,
 )

@@ -14,19 +14,20 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _download as dl
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer import download as dl
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer import ranged as rg
 
 MIB = 1024 * 1024
 
 
 def test_plan_one_connection_is_one_segment():
-    assert dl._plan(10 * MIB, 1, dl.SEGMENT_SIZE) == [[0, 10 * MIB, 0]]
+    assert dl._plan(10 * MIB, 1, rg.SEGMENT_SIZE) == [[0, 10 * MIB, 0]]
 
 
 def test_plan_covers_the_file_in_order():
     total = 200 * MIB + 5
     plan = dl._plan(total, 4, 32 * MIB)
-    assert dl._valid_segments(plan, total)
+    assert rg._valid_segments(plan, total)
     assert [seg[1] - seg[0] for seg in plan] == [32 * MIB] * 6 + [8 * MIB + 5]
     # Smaller than connections x segment size: one segment per connection.
     assert [seg[1] - seg[0] for seg in dl._plan(100 * MIB, 4, 32 * MIB)] == [25 * MIB] * 4
@@ -37,18 +38,18 @@ def test_plan_covers_the_file_in_order():
 
 @given(total=st.integers(min_value=1, max_value=10 ** 12), connections=st.integers(min_value=1, max_value=16))
 def test_plan_is_always_valid(total, connections):
-    assert dl._valid_segments(dl._plan(total, connections, dl.SEGMENT_SIZE), total)
+    assert rg._valid_segments(dl._plan(total, connections, rg.SEGMENT_SIZE), total)
 
 
 def test_valid_segments_rejects_gaps_overlaps_and_garbage():
-    assert not dl._valid_segments([[0, 10, 0], [11, 20, 0]], 20)
-    assert not dl._valid_segments([[0, 10, 0], [9, 20, 0]], 20)
-    assert not dl._valid_segments([[0, 10, 11]], 10)
-    assert not dl._valid_segments([[0, 10, -1]], 10)
-    assert not dl._valid_segments([[0, 10, 0]], 11)
-    assert not dl._valid_segments([[0, "10", 0]], 10)
-    assert not dl._valid_segments("garbage", 10)
-    assert not dl._valid_segments([], 0)
+    assert not rg._valid_segments([[0, 10, 0], [11, 20, 0]], 20)
+    assert not rg._valid_segments([[0, 10, 0], [9, 20, 0]], 20)
+    assert not rg._valid_segments([[0, 10, 11]], 10)
+    assert not rg._valid_segments([[0, 10, -1]], 10)
+    assert not rg._valid_segments([[0, 10, 0]], 11)
+    assert not rg._valid_segments([[0, "10", 0]], 10)
+    assert not rg._valid_segments("garbage", 10)
+    assert not rg._valid_segments([], 0)
 
 
 class _FakeJob(object):
@@ -68,8 +69,8 @@ def _ranged(tmp_path, content, segments):
         handle.write(b"\0" * len(content))
     fd = os.open(path, os.O_RDWR)
     job = _FakeJob(fd, len(content))
-    ranged = dl._Ranged(job, len(content), None, segments)
-    ranged.hasher = dl._FrontHasher(ranged, fd, 64 * 1024, depth=3)
+    ranged = rg._Ranged(job, len(content), None, segments)
+    ranged.hasher = rg._FrontHasher(ranged, fd, 64 * 1024, depth=3)
     return ranged, fd
 
 
@@ -138,8 +139,8 @@ def test_split_takes_the_far_half_of_the_busiest_segment(tmp_path):
             second[2] = 4 * MIB          # 28 MiB to go
             stolen = ranged._claim()
         assert stolen[1] == total and stolen[0] == second[1]
-        assert stolen[0] % dl.ALIGN == 0 and 32 * MIB + 4 * MIB < stolen[0] < total
-        assert dl._valid_segments(ranged.segments, total)
+        assert stolen[0] % rg.ALIGN == 0 and 32 * MIB + 4 * MIB < stolen[0] < total
+        assert rg._valid_segments(ranged.segments, total)
         # Too little left anywhere: nothing more to take.
         with ranged.cond:
             for seg in ranged.segments:
@@ -155,13 +156,13 @@ def _ranged_light(tmp_path, total, segments):
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.ftruncate(fd, total)
     job = _FakeJob(fd, total)
-    ranged = dl._Ranged(job, total, None, segments)
-    ranged.hasher = dl._FrontHasher(ranged, fd, 64 * 1024)
+    ranged = rg._Ranged(job, total, None, segments)
+    ranged.hasher = rg._FrontHasher(ranged, fd, 64 * 1024)
     return ranged, fd
 
 
 def test_boot_id_is_read_or_none():
-    value = dl._boot_id()
+    value = rg._boot_id()
     assert value is None or len(value) > 8
 
 
