@@ -11,9 +11,11 @@ __metaclass__ = type
 def build(config=None, host="127.0.0.1", ssl_context=None):
     """An Emulator with every API module registered."""
     from atlassian_emulator.core import Emulator
+    from atlassian_emulator.datacenter import DataCenterApi
     from atlassian_emulator.obm import ObmApi
     from atlassian_emulator.org_backup import OrgBackupApi
     emulator = Emulator(config, host=host, ssl_context=ssl_context)
     emulator.apis.append(ObmApi(emulator))
     emulator.apis.append(OrgBackupApi(emulator))
+    emulator.apis.append(DataCenterApi(emulator))
     return emulator

@@ -95,6 +95,24 @@ DEFAULT_CONFIG = {
     "org_restore_failing_checks": ["Consent_Conflicting_Space_Check", "Consent_Conflicting_Group_Check"],
     "org_backup_frequency_days": 7,
     "org_backup_retention_days": 14,
+    # Confluence Data Center 8.3+ backup & restore REST API (datacenter.py)
+    "dc_context_path": "/confluence",  # the API is <context>/rest/api/backup-restore; "" for none
+    "dc_users": {"admin": "admin-password", "jdoe": "jdoe-password"},   # Basic: username -> password
+    "dc_pats": {"emulator-pat-0123456789abcdef": "admin"},              # Bearer: personal access token -> username
+    "dc_sysadmins": ["admin"],
+    "dc_space_permissions": {"jdoe": ["TEAM"]},  # spaces a non-sysadmin may export (space backups, downloads)
+    "dc_spaces": ["DOC", "TEAM", "ARCHIVE", "HR"],
+    "dc_backup_seconds": 2.0,          # PROCESSING -> FINISHED, emulator clock
+    "dc_restore_seconds": 2.0,
+    "dc_job_polls": None,              # an int: API-made jobs run until that many GETs of /jobs or /jobs/{id}
+    "dc_processing_word": "PROCESSING",  # PROCESSING (Javadoc, /jobs filter) | IN_PROGRESS (the JobDetails sample)
+    "dc_backup_size": 1024 * 1024,     # bytes of each FINISHED backup's zip
+    "dc_file_retention_seconds": 259200,  # backup files are deleted 72 h after creation unless kept permanently
+    "dc_download_ranges": False,       # True: downloads honour Range (206)
+    "dc_download_length": True,        # False: downloads are chunked, without Content-Length
+    "dc_restore_outcome": "FINISHED",  # FINISHED | FAILED: how a restore of a matching file ends
+    "dc_restore_error": "Restore failed: an unexpected error occurred while importing the backup",
+    "dc_refuse_chunked_uploads": False,  # True: 411 to chunked request bodies, as many reverse proxies do
 }
 
 FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json", "redirect", "endless")

@@ -72,6 +72,14 @@ class EmulatorProcess(object):
     def seed(self, **body):
         return self.control("obm/backup", body)
 
+    def dc_job(self, **body):
+        """Place a Confluence Data Center backup/restore job (``POST /_emulator/dc/job``)."""
+        return self.control("dc/job", body)
+
+    def dc_restore_file(self, **body):
+        """Place a file in the Data Center restore folder (``POST /_emulator/dc/restore-file``)."""
+        return self.control("dc/restore-file", body)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()

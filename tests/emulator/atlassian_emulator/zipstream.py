@@ -41,12 +41,15 @@ class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
     def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None,
-                 layout="flat"):
+                 layout="flat", descriptor=None):
+        """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's)."""
         if size < MIN_SIZE:
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
         self.size = int(size)
         self.seed = seed
         self.cache_key = (self.size, seed, int(created), site, extra_member, layout)
+        if descriptor is not None:
+            self.cache_key += (descriptor,)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
@@ -56,9 +59,10 @@ class BackupZip(object):
         self.dos_time, self.dos_date = _dos_datetime(created)
         self.small = [
             (NESTED_ENTITIES if layout == "nested" else "entities.xml", self._entities_xml(site, seed)),
-            ("exportDescriptor.properties", ("#Confluence site export\nexportType=all\nsource=cloud\n"
-                                             "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
-                                             "backupAttachments=true\n" % seed).encode("ascii")),
+            ("exportDescriptor.properties", descriptor.encode("utf-8") if descriptor is not None else (
+                "#Confluence site export\nexportType=all\nsource=cloud\n"
+                "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
+                "backupAttachments=true\n" % seed).encode("ascii")),
         ]
         if extra_member:
             # A hostile archive: a member whose path leaves the folder it is extracted into.
