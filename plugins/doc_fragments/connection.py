@@ -13,27 +13,38 @@ class ModuleDocFragment(object):
 options:
   url:
     description:
-      - Base URL of the site, for example V(https://example.atlassian.net).
+      - Base URL of the site, for example V(https://example.atlassian.net) (Cloud) or
+        V(https://wiki.example.com/confluence) (Data Center, with the context path if Confluence has one).
       - Required. If not set, the value of the E(ATLASSIAN_URL) environment variable is used; when neither is set
         the task fails before any request.
       - A plain C(http://) URL for a Cloud site gets a warning.
     type: str
   username:
     description:
-      - E-mail address of the account (Cloud) used with O(api_token) for basic authentication.
-      - The account must be a site (Confluence) administrator.
+      - The account used with O(api_token) for basic authentication. On Cloud its e-mail address; on Data Center its
+        user name.
+      - The account must be a site (Confluence) administrator; on Data Center a system administrator for site
+        backups, restores and the job queue.
       - If not set, the value of the E(ATLASSIAN_USERNAME) environment variable is used.
     type: str
   api_token:
     description:
-      - API token of O(username). Use a classic, unscoped token; scoped tokens are refused by the backup endpoints.
+      - API token of O(username). On Cloud use a classic, unscoped token; scoped tokens are refused by the backup
+        endpoints. On Data Center it may be the user's password.
       - If not set, the value of the E(ATLASSIAN_API_TOKEN) environment variable is used.
       - Never logged, never returned, never sent to any host but O(url)'s.
     type: str
+  personal_access_token:
+    description:
+      - Data Center only. A personal access token, sent in an C(Authorization) header of type C(Bearer). When set
+        it is used instead of O(username) and O(api_token).
+      - If not set, the value of the E(ATLASSIAN_PAT) environment variable is used.
+      - Never logged, never returned, never sent to any host but O(url)'s. Ignored on Cloud.
+    type: str
   deployment:
     description:
-      - Where the site runs. Only V(cloud) is implemented in this release; V(datacenter) is reserved and fails
-        with a clear message.
+      - Where the site runs, V(cloud) (Atlassian Cloud) or V(datacenter) (Confluence Data Center or Server 8.3 and
+        later). Modules that work with Data Center only ignore it.
     type: str
     choices: [cloud, datacenter]
     default: cloud

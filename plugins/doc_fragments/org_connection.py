@@ -52,4 +52,8 @@ options:
     description:
       - Not used by this module; accepted for shared C(module_defaults) like O(url).
     type: str
+  personal_access_token:
+    description:
+      - Not used by this module (Data Center only); accepted for shared C(module_defaults) like O(url).
+    type: str
 """

@@ -23,11 +23,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, read_limited
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_limited
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
 
 MAX_BODY = 4 * 1024 * 1024
 PAGE_SIZE = 50
@@ -79,15 +79,6 @@ _SETTLED_KEYS = ("consent", "pass", "success", "accept", "resolved", "ignored", 
 
 class OrgApiError(AtlassianError):
     """An answer of the API that cannot be understood (quoted, redacted, in the message)."""
-
-
-class TaskFailed(Exception):
-    """What a module run ends with when it fails: a message and the result fields."""
-
-    def __init__(self, msg, **fields):
-        super(TaskFailed, self).__init__(msg)
-        self.msg = msg
-        self.fields = fields
 
 
 # ------------------------------------------------------------------- readers
@@ -157,19 +148,6 @@ def total_of(body):
     return None
 
 
-def parse_time(value):
-    """Epoch seconds of an ISO 8601 UTC time (``2026-11-22T05:10:00.123Z``) or epoch milliseconds; None."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value / 1000.0 if value > 10 ** 11 else float(value)
-    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]00:?00)?$", str(value).strip())
-    if not match:
-        return None
-    seconds = calendar.timegm(tuple(int(g) for g in match.groups()[:6]) + (0, 0, 0))
-    return seconds + (float(match.group(7)) if match.group(7) else 0.0)
-
-
 def failing_checks(body):
     """The names of the restore validation checks that failed, wherever the body lists them, in order."""
     found = []
@@ -212,11 +190,6 @@ def failing_checks(body):
 
 def explain_checks(names):
     return ["%s: %s" % (name, CHECKS.get(name, "(no description known)")) for name in names]
-
-
-def clip(text, limit=500):
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # -------------------------------------------------------------------- views

@@ -210,6 +210,11 @@ def excerpt(response, secrets=(), limit=BODY_EXCERPT):
     return redact_text(text, secrets)
 
 
+def clip(text, limit=500):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _request_id(response):
     for name in ("X-Arequestid", "Atl-Traceid", "X-Request-Id", "X-Trace-Id"):
         value = response.headers.get(name)

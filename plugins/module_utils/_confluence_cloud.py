@@ -14,24 +14,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 from datetime import datetime, timedelta
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import format_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
-    MANIFEST_FORMAT,
     UTC,
+    BackupFolder,
     backup_basename,
     iso,
-    parse_iso,
-    read_manifests,
     site_label,
     utc_from_ms,
-    verify_existing,
-    verify_zip,
-    write_sidecars,
 )
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
     DONE,
@@ -43,18 +38,12 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter impor
 )
 
 PRODUCT = "confluence"
+BackupFailed = TaskFailed
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A finished backup whose time is this much before the start request was made before it: by the server's own
 # clock (the answer's Date header, 1 s resolution), or by ours when the answer had no Date.
 SERVER_CLOCK_TOLERANCE = 2.0
 LOCAL_CLOCK_TOLERANCE = 600.0
-
-
-class BackupFailed(Exception):
-    def __init__(self, msg, **fields):
-        super(BackupFailed, self).__init__(msg)
-        self.msg = msg
-        self.fields = fields
 
 
 class CloudBackup(object):
@@ -74,6 +63,8 @@ class CloudBackup(object):
         self.sleep = sleep or client.sleep
         self.log = log or (lambda msg: None)
         self.label = site_label(params["url"])
+        self.folder = BackupFolder(params.get("dest"), PRODUCT, self.label,
+                                   accepts=lambda m: m.get("deployment", "cloud") == "cloud", log=self.log)
         self.collection_version = collection_version
         self.answer = None
         self.requested_at = None
@@ -87,41 +78,6 @@ class CloudBackup(object):
         data = dict(self.result)
         data.update(fields)
         raise BackupFailed(msg, **data)
-
-    def _manifests(self):
-        dest = self.p.get("dest")
-        if not dest or not os.path.isdir(dest):
-            return []
-        return read_manifests(dest, PRODUCT, self.label)
-
-    def _fill_from_manifest(self, manifest):
-        dest = self.p["dest"]
-        zip_path = os.path.join(dest, manifest["file"])
-        self.result.update(
-            path=zip_path, size=manifest["size"], sha256=manifest["sha256"],
-            file_name=manifest.get("server_file_name"), backup_id=manifest.get("backup_id"),
-            backup_time=manifest.get("backup_time"), manifest_path=manifest["_manifest_path"],
-            checksum_path=zip_path + ".sha256")
-
-    def _fresh_local_backup(self):
-        max_age = self.p.get("max_age")
-        if max_age is None:
-            return None
-        now = self.now()
-        for manifest in self._manifests():
-            when = parse_iso(manifest.get("backup_time")) or parse_iso(manifest.get("downloaded_at"))
-            if when is None or (now - when).total_seconds() > max_age:
-                continue
-            if verify_existing(self.p["dest"], manifest):
-                return manifest
-            self.log("backup %s failed verification; not counted" % manifest.get("file"))
-        return None
-
-    def _local_copy_of(self, backup_id):
-        for manifest in self._manifests():
-            if manifest.get("backup_id") == backup_id and verify_existing(self.p["dest"], manifest):
-                return manifest
-        return None
 
     def _progress_now(self, attempts=6):
         """Read the progress once, riding out bodies that are not progress at all.
@@ -151,9 +107,9 @@ class CloudBackup(object):
     # ---------------------------------------------------------------- run
     def run(self):
         p = self.p
-        fresh = self._fresh_local_backup()
+        fresh = self.folder.fresh(p.get("max_age"), self.now())
         if fresh is not None:
-            self._fill_from_manifest(fresh)
+            self.result.update(self.folder.describe(fresh))
             self.result.update(status="complete", msg="%s already holds a verified backup of %s from %s, younger "
                                "than max_age (%s); nothing to do." % (
                                    p["dest"], self.label, fresh.get("backup_time"), p["max_age_text"]))
@@ -412,9 +368,9 @@ class CloudBackup(object):
                 backup_id, "download: false" if not p["download"] else "no dest")
             return self.result
 
-        existing = self._local_copy_of(backup_id)
+        existing = self.folder.holding(backup_id)
         if existing is not None:
-            self._fill_from_manifest(existing)
+            self.result.update(self.folder.describe(existing))
             self.result["msg"] = how + " That backup is already in %s, verified; nothing downloaded." % p["dest"]
             return self.result
 
@@ -428,48 +384,24 @@ class CloudBackup(object):
         except obm.UnsafeFileName as exc:
             self._fail("Refusing to download: %s." % exc)
         when = server_time or self.now()
-        base = backup_basename(PRODUCT, p["url"], when)
-        final = os.path.join(p["dest"], base + ".zip")
-        counter = 1
-        while os.path.exists(final) or os.path.exists(final[:-4] + ".json"):
-            final = os.path.join(p["dest"], "%s-%d.zip" % (base, counter))
-            counter += 1
-        full = p.get("verify") == "full"
-        entries = {}
-
-        def verify(part):
-            entries["count"] = verify_zip(part, full=full)
-
-        downloader = Downloader(self.client, connections=p.get("download_connections") or 1)
-        info = downloader.download(source, final, identity=backup_id, resume=True, verify=verify)
         manifest = {
-            "format": MANIFEST_FORMAT,
             "product": PRODUCT,
             "deployment": "cloud",
             "site": self.client.base_url,
             "site_label": self.label,
             "server_file_name": progress["file_name"],
             "backup_id": backup_id,
-            "file": os.path.basename(final),
-            "size": info["size"],
-            "sha256": info["sha256"],
-            "zip_entries": entries.get("count"),
-            "verified": "zip-crc" if full else "zip-structure",
             "include_attachments": p["include_attachments"],
             "backup_time": self.result["backup_time"],
-            "downloaded_at": iso(self.now()),
             "triggered_by_this_run": triggered,
             "start_request": self._request_record(),
-            "download_seconds": info["seconds"],
             "collection_version": self.collection_version,
         }
-        sha_path, manifest_path = write_sidecars(final, manifest)
-        self.result.update(changed=True, path=final, size=info["size"], sha256=info["sha256"],
-                           download_seconds=info["seconds"], bytes_per_second=info["bytes_per_second"],
-                           manifest_path=manifest_path, checksum_path=sha_path,
-                           download_attempts=info["attempts"], resumed_from=info["resumed_from"],
-                           transfer_seconds=info["transfer_seconds"], download_connections=info["connections"],
-                           download_mode=info["mode"], link_refreshes=info["link_refreshes"])
+        downloader = Downloader(self.client, connections=p.get("download_connections") or 1)
+        saved = self.folder.save(downloader, source, backup_basename(PRODUCT, p["url"], when), backup_id, manifest,
+                                 full=p.get("verify") == "full", now=self.now)
+        self.result.update(saved)
+        self.result["changed"] = True
         self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, zip verified)." % (
-            info["size"], final, info["sha256"])
+            saved["size"], saved["path"], saved["sha256"])
         return self.result

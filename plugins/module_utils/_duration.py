@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) atlassian_ops.backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Durations as users write them (``30``, ``30s``, ``90m``, ``8h``, ``1d12h``) and as the service prints them."""
+"""Durations as users write them (``30``, ``30s``, ``90m``, ``8h``, ``1d12h``) and as the service prints them,
+and the points in time the services print."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import re
 
 _UNITS = {
@@ -77,3 +79,21 @@ def format_duration(seconds):
             parts.append("%d%s" % (seconds // size, unit))
             seconds %= size
     return "".join(parts)
+
+
+def parse_time(value):
+    """Epoch seconds of an ISO 8601 time (``2026-11-22T05:10:00.123Z``, ``...+0100``) or epoch milliseconds; None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000.0 if value > 10 ** 11 else float(value)
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$", str(value).strip())
+    if not match:
+        return None
+    seconds = calendar.timegm(tuple(int(g) for g in match.groups()[:6]) + (0, 0, 0))
+    zone = match.group(8)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "+" else 1
+        digits = zone[1:].replace(":", "")
+        seconds += sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return seconds + (float(match.group(7)) if match.group(7) else 0.0)

@@ -19,10 +19,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import (
-    OrgBackupApi,
-    TaskFailed,
-)
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import OrgBackupApi
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
     HAS_REQUESTS,
@@ -52,6 +50,7 @@ CONNECTION_SPEC = dict(
     _COMMON_SPEC,
     url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
     deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
+    personal_access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_PAT"])),
     org_id=dict(type="str"),
     api_base_url=dict(type="str"),
     account_id=dict(type="str"),
@@ -67,6 +66,7 @@ ORG_CONNECTION_SPEC = dict(
     # A site's options, accepted and not used (see CONNECTION_SPEC).
     url=dict(type="str"),
     deployment=dict(type="str"),
+    personal_access_token=dict(type="str", no_log=True),
 )
 
 # Options of modules that download with the shared engine (doc fragment ``download``).
@@ -81,8 +81,10 @@ MAX_RETRY_WARNINGS = 3
 class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
 
-    def __init__(self, argument_spec=None, downloads=False, connection="site", **kwargs):
+    def __init__(self, argument_spec=None, downloads=False, connection="site", datacenter=False, **kwargs):
+        """``connection``: V(site) or V(org). ``datacenter``: the module talks to Confluence Data Center only."""
         self.connection = connection
+        self.datacenter_only = datacenter
         spec = dict(ORG_CONNECTION_SPEC if connection == "org" else CONNECTION_SPEC)
         if downloads:
             spec.update(DOWNLOAD_SPEC)
@@ -116,21 +118,37 @@ class AtlassianModule(AnsibleModule):
         elif self._retry_count == MAX_RETRY_WARNINGS + 1:
             self.warn("More retries follow; their count is in the result as http_retries.")
 
+    @property
+    def datacenter(self):
+        """Whether this run talks to Confluence Data Center (a Data Center module, or ``deployment: datacenter``)."""
+        return self.connection == "site" and (self.datacenter_only or self.params.get("deployment") == "datacenter")
+
+    def _auth(self):
+        p = self.params
+        if self.datacenter and p.get("personal_access_token"):
+            return ("bearer", p["personal_access_token"])
+        if not p.get("username") or not p.get("api_token"):
+            if self.datacenter:
+                self.fail_json(msg="Credentials are required: personal_access_token (or ATLASSIAN_PAT), or "
+                                   "username and api_token (or ATLASSIAN_USERNAME and ATLASSIAN_API_TOKEN; on Data "
+                                   "Center api_token may be the user's password).")
+            self.fail_json(msg="username and api_token are required (or set ATLASSIAN_USERNAME and "
+                               "ATLASSIAN_API_TOKEN). Use the e-mail address of %s and a classic, "
+                               "unscoped API token." % (
+                                   "an organization admin" if self.connection == "org" else "a site admin"))
+        return ("basic", p["username"], p["api_token"])
+
     def client(self, **overrides):
         """The one client of this run (built on first use)."""
         if self._client is not None:
             return self._client
         p = self.params
         base_url = p["api_base_url"] if self.connection == "org" else p["url"]
-        if base_url.lower().startswith("http://") and (self.connection == "org" or p["deployment"] == "cloud"):
+        if base_url.lower().startswith("http://") and not self.datacenter:
             self.warn("%s %s uses plain http://: credentials and backups travel unencrypted. "
                       "Atlassian Cloud is served over https://." % (
                           "api_base_url" if self.connection == "org" else "url", base_url))
-        if not p.get("username") or not p.get("api_token"):
-            self.fail_json(msg="username and api_token are required (or set ATLASSIAN_USERNAME and "
-                               "ATLASSIAN_API_TOKEN). Use the e-mail address of %s and a classic, "
-                               "unscoped API token." % (
-                                   "an organization admin" if self.connection == "org" else "a site admin"))
+        auth = self._auth()
         if not p["validate_certs"]:
             self.warn("validate_certs is false: the TLS certificate of %s is not checked, so anyone on the path "
                       "could read the API token. Prefer ca_path with your CA bundle." % base_url)
@@ -138,7 +156,7 @@ class AtlassianModule(AnsibleModule):
             overrides = dict(overrides)
             overrides.setdefault("extra_headers", {"X-Atl-Account-Id": p["account_id"]})
         kwargs = dict(
-            auth=("basic", p["username"], p["api_token"]),
+            auth=auth,
             timeout=p["timeout"],
             validate_certs=p["validate_certs"],
             ca_path=p.get("ca_path"),
@@ -162,7 +180,7 @@ class AtlassianModule(AnsibleModule):
         result = dict(extra)
         result["http_retries"] = self._retry_count
         if isinstance(exc, AtlassianApiError):
-            hint = api_error_hint(exc, self.connection)
+            hint = api_error_hint(exc, "datacenter" if self.datacenter else self.connection)
             result.update(exc.to_dict())
             msg = "Failed to %s: HTTP %s%s from %s %s." % (
                 action, exc.status, (" " + exc.reason) if exc.reason else "", exc.method, exc.url)
@@ -192,6 +210,12 @@ class AtlassianModule(AnsibleModule):
         """Call ``func(self)`` and turn client errors into fail_json."""
         try:
             return func(self)
+        except TaskFailed as exc:
+            fields = dict(exc.fields)
+            fields.pop("msg", None)
+            fields["http_retries"] = self._retry_count
+            msg = self._client.redact(exc.msg) if self._client is not None else exc.msg
+            self.fail_json(msg=msg, **fields)
         except AtlassianError as exc:
             self.fail_from_exception(exc, action)
         except Exception as exc:  # noqa: pylint: disable=broad-except
@@ -247,6 +271,8 @@ def _os_problem(exc):
 def api_error_hint(exc, connection="site"):
     if connection == "org":
         return org_api_error_hint(exc)
+    if connection == "datacenter":
+        return datacenter_api_error_hint(exc)
     if exc.status == 401:
         return ("The credentials were refused: check username (the account's e-mail address) and api_token "
                 "(a classic, unscoped API token that has not expired).")
@@ -258,6 +284,24 @@ def api_error_hint(exc, connection="site"):
         return "The service kept rate-limiting after all retries; run again later or raise retries."
     if exc.status in (502, 503, 504):
         return "The service is unavailable; run again later."
+    return ""
+
+
+def datacenter_api_error_hint(exc):
+    if exc.status == 401:
+        return ("The credentials were refused: check personal_access_token, or username and api_token (on Data "
+                "Center the user's password or a token your identity provider issues).")
+    if exc.status == 403:
+        return ("The account is not allowed to do this: site backups, restores and the job queue need a Confluence "
+                "system administrator; a space backup needs export permission for every space.")
+    if exc.status == 404:
+        return ("Check url: it must be the server's base URL with its context path, for example "
+                "https://wiki.example.com/confluence, and the server must run Confluence Data Center 8.3 or later "
+                "(the version that brought the backup and restore API).")
+    if exc.status == 429:
+        return "The server kept rate-limiting after all retries; run again later or raise retries."
+    if exc.status in (502, 503, 504):
+        return "The server or a proxy in front of it is unavailable; run again later."
     return ""
 
 
@@ -287,35 +331,53 @@ WAIT_SPEC = dict(
 )
 
 
-def run_org_module(argument_spec, run, action, wait=False, **kwargs):
-    """main() of a module of the organization-level API: options, client, API object, errors, exit.
+def module_params(module, durations=(), optional=()):
+    """The module's parameters with ``durations`` (and ``optional`` ones, None when unset) in seconds.
 
-    ``run(module, api, params)`` returns the result dict or raises ``TaskFailed``; ``params`` are the module's
-    parameters with durations in seconds. ``action`` completes "Failed to ...".
+    ``<name>_text`` keeps each duration as the user wrote it, for messages ("24h", not "1d").
+    """
+    params = dict(module.params)
+    try:
+        for name in tuple(durations) + tuple(optional):
+            value = module.params.get(name)
+            if name in optional and value in (None, ""):
+                params[name] = None
+                params[name + "_text"] = None
+                continue
+            params[name] = parse_duration(value, name)
+            params[name + "_text"] = str(value)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if "poll_interval" in durations and params["poll_interval"] <= 0:
+        module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % module.params["poll_interval"])
+    params["check_mode"] = module.check_mode
+    return params
+
+
+def run_module(argument_spec, run, action, connection="site", wait=False, durations=(), optional_durations=(),
+               prepare=None, **kwargs):
+    """main() of a module: options, durations, client, errors, exit.
+
+    ``run(module, params)`` returns the result dict or raises ``TaskFailed``; ``params`` are the module's
+    parameters with durations in seconds (``wait_timeout`` and ``poll_interval`` with ``wait``).
+    ``prepare(module, params)`` checks the options before any request. ``action`` completes "Failed to ...".
     """
     spec = dict(argument_spec)
     if wait:
         spec.update(WAIT_SPEC)
-    module = AtlassianModule(argument_spec=spec, connection="org", **kwargs)
-    params = dict(module.params)
-    if wait:
-        try:
-            for name in ("wait_timeout", "poll_interval"):
-                params[name] = parse_duration(module.params[name], name)
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-        if params["poll_interval"] <= 0:
-            module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % module.params["poll_interval"])
-
-    def call(mod):
-        api = OrgBackupApi(mod.client(), params["org_id"])
-        try:
-            return run(mod, api, params)
-        except TaskFailed as exc:
-            fields = dict(exc.fields)
-            fields.pop("msg", None)
-            mod.fail_json(msg=mod.client().redact(exc.msg), http_retries=mod.http_retries, **fields)
-
-    result = module.run_guarded(call, action)
+        durations = ("wait_timeout", "poll_interval") + tuple(durations)
+    module = AtlassianModule(argument_spec=spec, connection=connection, **kwargs)
+    params = module_params(module, durations, optional_durations)
+    if prepare is not None:
+        prepare(module, params)
+    result = module.run_guarded(lambda mod: run(mod, params), action)
     result["http_retries"] = module.http_retries
     module.exit_json(**result)
+
+
+def run_org_module(argument_spec, run, action, wait=False, **kwargs):
+    """main() of a module of the organization-level API: ``run(module, api, params)`` with the API object."""
+    def call(mod, params):
+        return run(mod, OrgBackupApi(mod.client(), params["org_id"]), params)
+
+    run_module(argument_spec, call, action, connection="org", wait=wait, **kwargs)

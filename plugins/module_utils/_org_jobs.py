@@ -13,6 +13,7 @@ __metaclass__ = type
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianApiError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import format_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
     DONE,
     FAILED,
@@ -22,7 +23,6 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter impor
     poll_until,
 )
 
-TaskFailed = org.TaskFailed
 DONE_STATUSES = (org.COMPLETE, org.INCOMPLETE)
 FAILED_STATUSES = (org.FAILED, org.EXPIRED, org.CANCELLED, org.VALIDATION_FAILED)
 

@@ -66,8 +66,12 @@ def parse_iso(text):
         return None
 
 
-def backup_basename(product, url, when):
-    return "%s-%s-%s" % (product, site_label(url), when.astimezone(UTC).strftime(TIMESTAMP_FORMAT))
+def backup_basename(product, url, when, kind=None):
+    """``<product>-<site label>[-<kind>]-<UTC timestamp>``; ``kind`` names a part of the site (``space-DOC``)."""
+    label = site_label(url)
+    if kind:
+        label += "-" + re.sub(r"[^A-Za-z0-9._-]", "-", kind)
+    return "%s-%s-%s" % (product, label, when.astimezone(UTC).strftime(TIMESTAMP_FORMAT))
 
 
 def write_atomic(path, text):
@@ -169,3 +173,94 @@ def verify_zip(path, full=False):
         raise VerificationError("The downloaded file is not a valid zip archive (%s); it was not kept." % exc)
     except (OSError, IOError, EOFError) as exc:
         raise VerificationError("The downloaded backup could not be read as a zip archive (%s)." % exc)
+
+
+class BackupFolder(object):
+    """The backups of one source (product and site) in ``dest``: find a verified one, or save a new one.
+
+    ``accepts(manifest)`` narrows the manifests to one kind of backup (a deployment, a scope, a set of spaces).
+    """
+
+    def __init__(self, dest, product, label, accepts=None, log=None):
+        self.dest = dest
+        self.product = product
+        self.label = label
+        self.accepts = accepts or (lambda manifest: True)
+        self.log = log or (lambda msg: None)
+
+    def manifests(self):
+        """Manifests of this source, newest backup first."""
+        if not self.dest or not os.path.isdir(self.dest):
+            return []
+        return [m for m in read_manifests(self.dest, self.product, self.label) if self.accepts(m)]
+
+    def fresh(self, max_age, now):
+        """The newest backup younger than ``max_age`` seconds whose file still matches its manifest, or None."""
+        if max_age is None:
+            return None
+        for manifest in self.manifests():
+            when = parse_iso(manifest.get("backup_time")) or parse_iso(manifest.get("downloaded_at"))
+            if when is None or (now - when).total_seconds() > max_age:
+                continue
+            if verify_existing(self.dest, manifest):
+                return manifest
+            self.log("backup %s failed verification; not counted" % manifest.get("file"))
+        return None
+
+    def holding(self, backup_id):
+        """The verified local copy of the server's backup ``backup_id``, or None."""
+        for manifest in self.manifests():
+            if manifest.get("backup_id") == backup_id and verify_existing(self.dest, manifest):
+                return manifest
+        return None
+
+    def describe(self, manifest):
+        """Result fields of a backup already in the folder."""
+        zip_path = os.path.join(self.dest, manifest["file"])
+        return dict(path=zip_path, size=manifest["size"], sha256=manifest["sha256"],
+                    file_name=manifest.get("server_file_name"), backup_id=manifest.get("backup_id"),
+                    backup_time=manifest.get("backup_time"), manifest_path=manifest["_manifest_path"],
+                    checksum_path=zip_path + ".sha256")
+
+    def free_path(self, base):
+        final = os.path.join(self.dest, base + ".zip")
+        counter = 1
+        while os.path.exists(final) or os.path.exists(final[:-4] + ".json"):
+            final = os.path.join(self.dest, "%s-%d.zip" % (base, counter))
+            counter += 1
+        return final
+
+    def save(self, downloader, source, base, identity, manifest, full=False, now=None):
+        """Download ``source`` as ``<base>.zip``, verified (size, sha256, zip), then write its sidecars.
+
+        ``manifest`` holds what the caller knows of the backup; the file's facts are added. Returns the result
+        fields of the download.
+        """
+        final = self.free_path(base)
+        entries = {}
+
+        def verify(part):
+            entries["count"] = verify_zip(part, full=full)
+
+        info = downloader.download(source, final, identity=identity, resume=True, verify=verify)
+        record = dict(manifest)
+        record.update({
+            "format": MANIFEST_FORMAT,
+            "file": os.path.basename(final),
+            "size": info["size"],
+            "sha256": info["sha256"],
+            "zip_entries": entries.get("count"),
+            "verified": "zip-crc" if full else "zip-structure",
+            "downloaded_at": iso((now or _utc_now)()),
+            "download_seconds": info["seconds"],
+        })
+        sha_path, manifest_path = write_sidecars(final, record)
+        return dict(path=final, size=info["size"], sha256=info["sha256"], download_seconds=info["seconds"],
+                    bytes_per_second=info["bytes_per_second"], manifest_path=manifest_path, checksum_path=sha_path,
+                    download_attempts=info["attempts"], resumed_from=info["resumed_from"],
+                    transfer_seconds=info["transfer_seconds"], download_connections=info["connections"],
+                    download_mode=info["mode"], link_refreshes=info["link_refreshes"])
+
+
+def _utc_now():
+    return datetime.now(UTC)

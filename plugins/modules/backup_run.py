@@ -180,7 +180,6 @@ request_id:
 import time
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import TaskFailed, resolve_policy, wait_job
 
@@ -209,10 +208,10 @@ def run(module, api, params):
     if complete:
         result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
 
-    max_age = params["max_age_seconds"]
+    max_age = params["max_age"]
     if max_age is not None and complete and time.time() - complete[0][0]["created"] <= max_age:
         return finish(module, dict(result, msg="%s has a COMPLETE backup younger than max_age (%s); nothing "
-                                               "started." % (what.capitalize(), params["max_age"])), complete[0][1])
+                                               "started." % (what.capitalize(), params["max_age_text"])), complete[0][1])
 
     running = [pair for pair in backups if pair[0]["status"] not in org.TERMINAL]
     if running:
@@ -272,15 +271,10 @@ def main():
     def check(module, api, params):
         if not params["policy_id"] and not (params["cloud_id"] and params["product"]):
             module.fail_json(msg="Name the policy: give policy_id, or cloud_id and product.")
-        params["max_age_seconds"] = None
-        if params["max_age"] not in (None, ""):
-            try:
-                params["max_age_seconds"] = parse_duration(params["max_age"], "max_age")
-            except ValueError as exc:
-                module.fail_json(msg=str(exc))
         return run(module, api, params)
 
-    run_org_module(ARGUMENT_SPEC, check, "run the backup", wait=True, supports_check_mode=True)
+    run_org_module(ARGUMENT_SPEC, check, "run the backup", wait=True, optional_durations=("max_age",),
+                   supports_check_mode=True)
 
 
 if __name__ == "__main__":

@@ -151,7 +151,8 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import TaskFailed, field
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import field
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
 
 ARGUMENT_SPEC = dict(

@@ -9,17 +9,24 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: confluence_backup
-short_description: Take, wait for and download a verified Confluence site backup
+short_description: Take, wait for and download a verified Confluence site or space backup (Cloud and Data Center)
 version_added: 0.1.0
 description:
-  - Starts a site backup of a Confluence Cloud site through the backup manager API (the one behind
-    C(/wiki/plugins/servlet/ondemandbackupmanager/admin)), waits for it, downloads it and verifies it.
-  - Idempotent. When O(dest) already holds a verified backup of this site younger than O(max_age), nothing is
-    called on the site and the task reports no change.
+  - On Confluence Cloud (O(deployment=cloud), the default) it starts a site backup through the backup manager API
+    (the one behind C(/wiki/plugins/servlet/ondemandbackupmanager/admin)), waits for it, downloads it and verifies it.
+  - On Confluence Data Center 8.3 and later (O(deployment=datacenter)) it starts a site or space backup job through
+    the backup and restore REST API (C(/rest/api/backup-restore)), waits while it is C(QUEUED) and C(PROCESSING)
+    (Confluence runs one job at a time), and downloads it from C(/jobs/<id>/download) the same way.
+  - Idempotent. When O(dest) already holds a verified backup of this site (on Data Center, of the same O(scope) and
+    O(space_keys)) younger than O(max_age), nothing is called on the site and the task reports no change.
   - A backup that is already running on the site (started by a person or another job) is joined, not failed.
-  - When the site refuses a new backup because of its frequency limit (about one every 24 to 48 hours), the newest
+    On Data Center a space backup of exactly the same spaces is joined (Confluence answers a second one with HTTP
+    409); a site backup is joined only when this account started it (the API does not say whether another user's
+    skips attachments).
+  - On Cloud, when the site refuses a new backup because of its frequency limit (about one every 24 to 48 hours), the newest
     completed backup it still holds is downloaded instead, unless O(on_frequency_limit) says otherwise.
-  - Each backup lands as C(confluence-<site host>-<UTC timestamp>.zip), written to a C(.part) file first and renamed
+  - Each backup lands as C(confluence-<site host>-<UTC timestamp>.zip) (a Data Center space backup as
+    C(confluence-<host>-space-<keys>-<UTC timestamp>.zip)), written to a C(.part) file first and renamed
     only after its size, sha256 and zip structure were checked, with a C(sha256sum)-format C(.sha256) file and a
     JSON manifest beside it. Files are created with mode C(0600).
   - The download uses O(download_connections) parallel byte-range requests into one preallocated partial file, and
@@ -41,16 +48,46 @@ attributes:
     support: full
     details:
       - Check mode never starts a backup (that would use up the site's daily quota) and never downloads.
-      - It reads the site's backup progress, which changes nothing, and reports what a real run would do in
-        RV(would_trigger) and RV(would_download).
+      - It reads the site's backup progress (on Data Center, the list of queued and running jobs), which changes
+        nothing, and reports what a real run would do in RV(would_trigger) and RV(would_download).
   diff_mode:
     support: none
 options:
   include_attachments:
     description:
       - Whether the backup includes attachments. Backups without attachments are much smaller.
+      - On Data Center it is sent as C(skipAttachments) for a site backup; space backups always include them.
     type: bool
     default: true
+  scope:
+    description:
+      - V(site) backs up the whole site, V(space) the spaces in O(space_keys).
+      - V(space) works with O(deployment=datacenter) only; Cloud backups are site backups.
+    type: str
+    choices: [site, space]
+    default: site
+  space_keys:
+    description:
+      - The keys of the spaces to back up, for O(scope=space) (required then). The order does not matter.
+      - A non-administrator may back up the spaces they have export permission for.
+    type: list
+    elements: str
+  keep_permanently:
+    description:
+      - Data Center only. Ask Confluence to keep the backup file on the server for good; otherwise it deletes it
+        at the job's C(fileDeleteTime), 72 hours after it was made by default.
+    type: bool
+    default: false
+  job_id:
+    description:
+      - Data Center only. Wait for this backup job, started earlier (for example by a run with O(wait=false)), and
+        download it, instead of starting one. Its scope and spaces are the job's; O(max_age) is not looked at.
+    type: int
+  file_name_prefix:
+    description:
+      - Data Center only. A prefix Confluence puts in front of the backup's file name on the server (letters, digits,
+        C(.), C(_) and C(-)). The local file name does not change.
+    type: str
   dest:
     description:
       - Folder, on the host that runs the module, where backups are stored. It is created (mode C(0700)) if missing.
@@ -68,7 +105,7 @@ options:
     default: true
   on_frequency_limit:
     description:
-      - What to do when the site refuses a new backup because of its frequency limit.
+      - Cloud only. What to do when the site refuses a new backup because of its frequency limit.
       - V(use_latest) downloads the newest completed backup the site still holds (if O(dest) does not have it yet)
         and fails if the site holds none.
       - V(skip) ends the task without a change.
@@ -79,7 +116,7 @@ options:
     default: use_latest
   start_timeout:
     description:
-      - After this run's start request, how long the site may go on showing no backup (its idle answer) or only the
+      - Cloud only. After this run's start request, how long the site may go on showing no backup (its idle answer) or only the
         backup from before the request, before the task fails saying what the site showed. A backup from before the
         request is never returned as this run's.
       - The service answers a start in three ways seen in the wild (HTTP 200 with an empty body, HTTP 200 or HTTP 406
@@ -100,6 +137,9 @@ notes:
   - The backup manager API of Confluence Cloud is not documented or supported by Atlassian; it can change without
     notice. This module follows its behaviour as observed by many clients and reports unknown answers verbatim.
   - Atlassian keeps one backup per site for about 14 days and allows a new one about every 24 to 48 hours.
+  - On Data Center, Atlassian's own advice is that XML backups do not replace database and home-directory backups
+    for production; the scheduled XML backup of 8.x was removed in 9.0 and this API replaces it.
+  - On Data Center a job fails when Confluence restarts during it; run the task again.
   - Run the module where the backups should be stored, usually with C(delegate_to=localhost) or on a backup host.
   - Creating a backup can take hours. For very long runs in AWX/AAP use a job timeout above O(wait_timeout), or
     C(async) with C(poll).
@@ -154,6 +194,27 @@ EXAMPLES = r"""
     dest: /srv/backups/confluence
   check_mode: true
   register: plan
+
+- name: Data Center site backup with a personal access token (or ATLASSIAN_PAT in the environment)
+  atlassian_ops.backup.confluence_backup:
+    deployment: datacenter
+    url: https://wiki.example.com/confluence
+    personal_access_token: "{{ vault_confluence_pat }}"
+    dest: /srv/backups/confluence-dc
+    max_age: 24h
+    wait_timeout: 12h
+
+- name: Data Center backup of two spaces, kept on the server too, as a space administrator with a password
+  atlassian_ops.backup.confluence_backup:
+    deployment: datacenter
+    url: https://wiki.example.com/confluence
+    username: jdoe
+    api_token: "{{ vault_jdoe_password }}"
+    scope: space
+    space_keys: [DOC, TEAM]
+    keep_permanently: true
+    file_name_prefix: nightly-
+    dest: /srv/backups/confluence-dc
 """
 
 RETURN = r"""
@@ -183,17 +244,20 @@ sha256:
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 file_name:
-  description: The file name the service gave the backup (its C(fileName)).
+  description: The file name the service gave the backup (its C(fileName); on Data Center the job's C(fileName)).
   returned: when the site reported one
   type: str
   sample: temp/filestore/f414ec92-8c55-4f39-9c3a-c3fb80968852
 backup_id:
-  description: The backup's identifier, its file name without the C(temp/filestore/) prefix.
+  description:
+    - The backup's identifier. On Cloud, its file name without the C(temp/filestore/) prefix; on Data Center,
+      C(<site label>/jobs/<job id>/<file name>).
   returned: when the site reported one
   type: str
   sample: f414ec92-8c55-4f39-9c3a-c3fb80968852
 backup_time:
-  description: When the site finished the backup (UTC, ISO 8601), from the service's C(time).
+  description: When the site finished the backup (UTC, ISO 8601), from the service's C(time) (Data Center
+    C(finishProcessingTime)).
   returned: when known
   type: str
   sample: "2026-11-21T02:03:04Z"
@@ -202,19 +266,48 @@ status:
     - Where the backup stands, one of V(complete), V(running), V(idle), V(failed), V(frequency_limited) or
       V(not_started) (the site accepted the start request but never showed a new backup within O(start_timeout)).
     - After a start with O(wait=false) it is V(running) (the site may still show its idle answer for a moment).
+    - On Data Center also V(queued) (the job waits behind another), V(cancelled), V(not_started) (HTTP 409 for a
+      backup of overlapping spaces) and V(gone) (the server deleted the file before it was downloaded).
   returned: always
   type: str
   sample: complete
 service_status:
-  description: The service's own C(currentStatus) text, as it was last seen.
+  description: The service's own C(currentStatus) text (on Data Center the job's C(jobState)), as last seen.
   returned: when the site was asked
   type: str
   sample: COMPLETE
 percentage:
   description: The progress the service last reported, as a number from 0 to 100.
-  returned: when the site was asked
+  returned: when a Cloud site was asked
   type: int
   sample: 100
+job_id:
+  description: Data Center only. The id of the backup job that was started or joined.
+  returned: on Data Center, when a job was started or joined
+  type: int
+  sample: 42
+job:
+  description:
+    - Data Center only. The job as Confluence last described it (its C(JobDetails) in snake_case, C(space_keys) as a
+      list), with the keys documented for RV(atlassian_ops.backup.confluence_job_info#module:job).
+  returned: on Data Center, when a job was started or joined
+  type: dict
+  sample: {"id": 42, "operation": "backup", "scope": "space", "state": "FINISHED", "service_state": "FINISHED",
+           "space_keys": ["DOC", "TEAM"], "owner": "admin", "file_name": "nightly-backup-space-20261122-020304.zip",
+           "file_exists": true, "file_delete_time": "2026-11-25T02:03:04Z", "create_time": "2026-11-22T02:00:00Z",
+           "start_processing_time": "2026-11-22T02:00:01Z", "finish_processing_time": "2026-11-22T02:03:04Z",
+           "cancel_time": null, "cancelled_by": null, "error_message": null}
+scope:
+  description: V(site) or V(space), as asked.
+  returned: on Data Center
+  type: str
+  sample: site
+space_keys:
+  description: The spaces of a space backup, sorted (null for a site backup).
+  returned: on Data Center
+  type: list
+  elements: str
+  sample: [DOC, TEAM]
 backup_request:
   description:
     - The C(CloudHistory) the site returned to the start request, when it returned one (seed 000 shows it for a
@@ -400,13 +493,16 @@ resumable:
   sample: true
 """
 
+import re
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import (
     WAIT_SPEC,
     AtlassianModule,
     check_dest,
+    module_params,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
 
 ARGUMENT_SPEC = dict(
     WAIT_SPEC,
@@ -417,33 +513,42 @@ ARGUMENT_SPEC = dict(
     on_frequency_limit=dict(type="str", default="use_latest", choices=["use_latest", "skip", "fail"]),
     verify=dict(type="str", default="structure", choices=["structure", "full"]),
     start_timeout=dict(type="raw", default="15m"),
+    scope=dict(type="str", default="site", choices=["site", "space"]),
+    space_keys=dict(type="list", elements="str", no_log=False),
+    keep_permanently=dict(type="bool", default=False),
+    file_name_prefix=dict(type="str"),
+    job_id=dict(type="int"),
 )
 
 
 def build_params(module):
     p = module.params
-    params = dict(p)
-    try:
-        params["max_age"] = parse_duration(p["max_age"], "max_age") if p["max_age"] not in (None, "") else None
-        for name in ("wait_timeout", "poll_interval", "start_timeout"):
-            params[name] = parse_duration(p[name], name)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    for name in ("max_age", "wait_timeout", "start_timeout"):
-        # Messages quote durations as the user wrote them ("24h", not "1d").
-        params[name + "_text"] = str(p[name]) if p[name] not in (None, "") else None
-    if params["poll_interval"] <= 0:
-        module.fail_json(msg="poll_interval must be greater than 0 (got %r)." % p["poll_interval"])
-    if p["deployment"] != "cloud":
-        module.fail_json(msg="deployment: %s is not implemented yet in confluence_backup; only cloud is." %
-                         p["deployment"])
+    params = module_params(module, ("wait_timeout", "poll_interval", "start_timeout"), optional=("max_age",))
+    if p["deployment"] == "cloud" and (p["scope"] != "site" or p.get("space_keys")):
+        module.fail_json(msg="Confluence Cloud backups are site backups: scope: space and space_keys work with "
+                             "deployment: datacenter only.")
+    if p.get("job_id") is not None and p["deployment"] != "datacenter":
+        module.fail_json(msg="job_id names a Data Center backup job; it works with deployment: datacenter only.")
+    if p["scope"] == "space" and p.get("job_id") is None:
+        keys = p.get("space_keys") or []
+        if not keys:
+            module.fail_json(msg="scope: space needs space_keys: the keys of the spaces to back up, for example "
+                                 "[DOC, TEAM].")
+        bad = [k for k in keys if not valid_space_key(k)]
+        if bad:
+            module.fail_json(msg="space_keys holds values that are not space keys: %s." % ", ".join(repr(k) for k in bad))
+    elif p.get("space_keys"):
+        module.fail_json(msg="space_keys is for scope: space; a site backup covers every space.")
+    prefix = p.get("file_name_prefix")
+    if prefix and not re.match(r"^[A-Za-z0-9._-]{1,100}$", prefix):
+        module.fail_json(msg="file_name_prefix may hold letters, digits, '.', '_' and '-' only (up to 100), "
+                             "got %r." % prefix)
     dest = p.get("dest")
     if p["download"] and p["wait"] and not dest:
         module.fail_json(msg="dest is required to download the backup: name the folder where backups are kept, "
                              "or set download: false (or wait: false) to only start it.")
     if dest:
         check_dest(module, dest)
-    params["check_mode"] = module.check_mode
     return params
 
 
@@ -451,20 +556,15 @@ def main():
     module = AtlassianModule(argument_spec=ARGUMENT_SPEC, downloads=True, supports_check_mode=True)
     params = build_params(module)
 
-    from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import (
-        BackupFailed,
-        CloudBackup,
-    )
-
     def run(mod):
-        job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
-        try:
-            return job.run()
-        except BackupFailed as exc:
-            fields = dict(exc.fields)
-            fields["http_retries"] = mod.http_retries
-            fields.pop("msg", None)
-            mod.fail_json(msg=mod.client().redact(exc.msg), **fields)
+        if mod.datacenter:
+            from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_dc import DataCenterBackup
+            params["username"] = None if params.get("personal_access_token") else params.get("username")
+            job = DataCenterBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
+        else:
+            from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import CloudBackup
+            job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
+        return job.run()
 
     result = module.run_guarded(run, "back up %s" % params["url"])
     result["http_retries"] = module.http_retries

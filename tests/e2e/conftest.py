@@ -33,12 +33,24 @@ ORG_ID = "0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d"
 ORG_API_PREFIX = "/public/backup-management/v2"
 SITE = "6c7a6f55-1b7e-4a3e-9a55-08edb3a15371"
 RESTORE_SITE = "b3e2f1a0-7c6d-4e5f-8a9b-0c1d2e3f4a5b"
+# Confluence Data Center (datacenter.py): canary password of the system administrator "admin", of the space user
+# "jdoe", and a canary personal access token of "admin"; the API lives under the context path /confluence.
+DC_ADMIN = "admin"
+DC_PASSWORD = "CANARY-pw-2b7d4e9a1c6f3b80"
+DC_USER = "jdoe"
+DC_USER_PASSWORD = "CANARY-pw-jdoe-5e1f9c3a"
+DC_PAT = "CANARY-pat-9d1e5c7a3f2b4e6081"
+DC_CONTEXT = "/confluence"
 
 
 def Emulator(workdir, tls=False):
     """The emulator of the suite: canary credentials, a 3 MiB backup that takes 1.5 s."""
     return EmulatorProcess(workdir, {"users": {CANARY_USER: CANARY_TOKEN}, "backup_seconds": 1.5,
-                                     "queued_seconds": 0.3, "backup_size": 3 * 1024 * 1024 + 123}, tls=tls)
+                                     "queued_seconds": 0.3, "backup_size": 3 * 1024 * 1024 + 123,
+                                     "dc_users": {DC_ADMIN: DC_PASSWORD, DC_USER: DC_USER_PASSWORD},
+                                     "dc_pats": {DC_PAT: DC_ADMIN}, "dc_job_polls": 2,
+                                     "dc_space_permissions": {DC_USER: ["DOC", "TEAM"]},
+                                     "dc_backup_size": 2 * 1024 * 1024 + 77}, tls=tls)
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +81,12 @@ def tls_emulator(tls_emulator_session):
 
 
 class PlaybookRun(object):
-    def __init__(self, proc, result, output, module=None):
+    def __init__(self, proc, result, output, module=None, peak_rss=None):
         self.rc = proc.returncode
         self.result = result
         self.output = output
         self.module = module
+        self.peak_rss = peak_rss
 
     def __repr__(self):
         return "PlaybookRun(rc=%s, result=%s)\n%s" % (self.rc, json.dumps(self.result, indent=1), self.output[-3000:])
@@ -125,21 +138,33 @@ def run_playbook(emulator, tmp_path):
         return subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
 
-    def run(preexec=None, module="confluence_backup", **kwargs):
+    def run(preexec=None, module="confluence_backup", measure_rss=False, **kwargs):
         """``preexec`` runs in the child before ansible-playbook starts (limits set there are inherited).
-        ``module`` is the module whose result the playbook saves (its RETURN documents every key)."""
+        ``module`` is the module whose result the playbook saves (its RETURN documents every key).
+        ``measure_rss``: a small parent process reports the peak RSS of ansible-playbook and its children (the
+        module's process included), as ``peak_rss`` in bytes."""
         cmd, run_env, result_file = prepare(**kwargs)
+        rss_file = result_file + ".rss"
+        if measure_rss:
+            code = ("import resource,subprocess,sys; rc=subprocess.call(sys.argv[2:]); "
+                    "open(sys.argv[1],'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+                    "sys.exit(rc)")
+            cmd = [sys.executable, "-c", code, rss_file] + cmd
         proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=600, check=False, preexec_fn=preexec)
         result = None
         if os.path.exists(result_file):
             with open(result_file) as handle:
                 result = json.load(handle)
-        outcome = PlaybookRun(proc, result, proc.stdout, module)
+        peak = None
+        if measure_rss and os.path.exists(rss_file):
+            with open(rss_file) as handle:
+                peak = int(handle.read()) * 1024  # ru_maxrss is in KiB on Linux
+        outcome = PlaybookRun(proc, result, proc.stdout, module, peak)
         runs.append(outcome)
         return outcome
 
-    def module(module_name, check=False, diff=False, verbosity=0, env=None, token=CANARY_TOKEN, **args):
+    def module(module_name, check=False, diff=False, verbosity=0, env=None, token=CANARY_TOKEN, measure_rss=False, **args):
         """Run one task of the collection's module ``module_name`` with ``args``; the result is the module's."""
         name = module_name
         playbook = tmp_path / ("module-%d.yml" % len(runs))
@@ -150,7 +175,7 @@ def run_playbook(emulator, tmp_path):
         playbook.write_text(json.dumps([{"name": "One module", "hosts": "localhost", "gather_facts": False,
                                          "tasks": [task, save]}]))
         return run(name=str(playbook), check=check, diff=diff, verbosity=verbosity, env=env, token=token,
-                   module=name)
+                   module=name, measure_rss=measure_rss)
 
     run.runs = runs
     run.start = start
@@ -159,10 +184,12 @@ def run_playbook(emulator, tmp_path):
 
 
 def secret_forms(user=CANARY_USER, token=CANARY_TOKEN):
-    """Every form in which the canary credentials could leak: the token, and the Basic header blob."""
+    """Every form in which the canary credentials could leak: the tokens, passwords and Basic header blobs."""
     import base64
-    basic = base64.b64encode(("%s:%s" % (user, token)).encode()).decode()
-    return [token, basic]
+    forms = []
+    for name, secret in ((user, token), (DC_ADMIN, DC_PASSWORD), (DC_USER, DC_USER_PASSWORD)):
+        forms += [secret, base64.b64encode(("%s:%s" % (name, secret)).encode()).decode()]
+    return forms + [DC_PAT]
 
 
 @pytest.fixture(autouse=True)

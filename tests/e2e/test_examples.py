@@ -20,32 +20,66 @@ import pytest
 import yaml
 
 import moduledocs
-from conftest import COLLECTIONS_ROOT, CANARY_TOKEN, CANARY_USER, ORG_API_PREFIX
+from conftest import (
+    COLLECTIONS_ROOT,
+    CANARY_TOKEN,
+    CANARY_USER,
+    DC_CONTEXT,
+    DC_PASSWORD,
+    DC_PAT,
+    DC_USER_PASSWORD,
+    ORG_API_PREFIX,
+)
+from test_datacenter import make_backup_zip
 
 EXAMPLE_SITE = "https://example.atlassian.net"
+# Data Center examples: the server, with its context path, and a staging server (the same emulator).
+EXAMPLE_DC_SITES = ("https://wiki.example.com/confluence", "https://wiki-staging.example.com/confluence")
 EXAMPLE_BACKUPS = "/srv/backups"
-VAULT_VARIABLES = ("vault_confluence_api_token",)
+# Vault variables of the examples -> the environment variable that holds the canary secret.
+VAULT_VARIABLES = {"vault_confluence_api_token": "ATLASSIAN_API_TOKEN", "vault_confluence_pat": "EXAMPLE_DC_PAT",
+                   "vault_confluence_password": "EXAMPLE_DC_PASSWORD", "vault_jdoe_password": "EXAMPLE_DC_USER_PASSWORD"}
+# Backups the restore examples name, made before they run (kind of backup for each).
+EXAMPLE_SRC = {"confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip": ("all", None),
+               "confluence-dc/confluence-wiki.example.com-space-DOC-20261122T020304Z.zip": ("space", "DOC")}
 
 
 def examples_playbook(module, emulator_url, backups):
     text = yaml.safe_dump(moduledocs.docs(module)["EXAMPLES"], sort_keys=False)
     assert "atlassian_ops.backup.%s" % module in text, "%s: its examples do not use it" % module
     text = text.replace(EXAMPLE_SITE, emulator_url).replace(EXAMPLE_BACKUPS, backups)
+    for site in EXAMPLE_DC_SITES:
+        text = text.replace(site, emulator_url + DC_CONTEXT)
     tasks = yaml.safe_load(text)
     return [{
         "name": "EXAMPLES of %s" % module,
         "hosts": "localhost",
         "gather_facts": False,
-        "vars": dict((name, "{{ lookup('ansible.builtin.env', 'ATLASSIAN_API_TOKEN') }}") for name in VAULT_VARIABLES),
+        "vars": dict((name, "{{ lookup('ansible.builtin.env', '%s') }}" % env) for name, env in VAULT_VARIABLES.items()),
         "tasks": tasks,
     }]
+
+
+def prepare_data_center(module, emulator, backups):
+    """What the Data Center examples refer to: backups on disk, a file in the restore folder, job 42."""
+    if module == "confluence_restore":
+        for name, (export_type, space) in EXAMPLE_SRC.items():
+            path = os.path.join(backups, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            make_backup_zip(path, export_type=export_type, space_key=space)
+        emulator.dc_restore_file(scope="SPACE", name="Confluence-space-export-DOC.zip", kind="space")
+    if module in ("confluence_job", "confluence_job_info"):
+        for number in range(42):
+            emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
 
 
 @pytest.mark.parametrize("module", moduledocs.module_names())
 def test_examples_run_as_written(module, emulator, tmp_path):
     # A service that finishes its jobs at once, so examples with real poll intervals need not wait.
-    emulator.reset(org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0)
+    emulator.reset(org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
+                   dc_job_polls=0)
     backups = str(tmp_path / "srv-backups")
+    prepare_data_center(module, emulator, backups)
     playbook = tmp_path / "examples.yml"
     playbook.write_text(yaml.safe_dump(examples_playbook(module, emulator.url, backups), sort_keys=False))
     inventory = tmp_path / "inventory.ini"
@@ -54,12 +88,13 @@ def test_examples_run_as_written(module, emulator, tmp_path):
                ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
                ANSIBLE_CALLBACK_RESULT_FORMAT="json",
                ATLASSIAN_URL=emulator.url, ATLASSIAN_USERNAME=CANARY_USER, ATLASSIAN_API_TOKEN=CANARY_TOKEN,
-               ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX)
+               ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX, EXAMPLE_DC_PAT=DC_PAT,
+               EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD)
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                            str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
-    for secret in (CANARY_TOKEN,):
+    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD):
         assert secret not in proc.stdout
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module

@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Confluence Data Center restores: a backup from the server's restore folder, or a local zip uploaded as a stream.
+
+    check the file (locally, or in GET restore/files) -> join a running restore of it or start one -> wait
+
+No Ansible imports. Nothing is written on the server before every check passed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import zipfile
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_jobs import wait_for_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import file_sha256
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.upload import Uploader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import JobFailed, WaitTimeout
+
+DESCRIPTOR = "exportDescriptor.properties"
+# exportType in a backup's descriptor -> the restore scope it fits.
+EXPORT_TYPES = {"all": "site", "site": "site", "space": "space"}
+MIB = 1024.0 * 1024.0
+
+
+def _human(size):
+    return "%.1f GiB" % (size / MIB / 1024) if size >= MIB * 1024 else "%.1f MiB" % (size / MIB)
+
+
+def check_backup_file(path, scope, warn):
+    """Check a local backup before it is uploaded: a readable zip, the right kind, its sidecars matching.
+
+    Returns ``{"size", "sha256" (None without a sidecar to compare), "export_type"}``; raises TaskFailed.
+    """
+    if not os.path.isfile(path):
+        raise TaskFailed("src %s is not a file; nothing was uploaded." % path)
+    size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            descriptor = archive.read(DESCRIPTOR).decode("utf-8", "replace") if DESCRIPTOR in names else None
+    except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError) as exc:
+        raise TaskFailed("src %s is not a zip file (%s), so it is not a Confluence backup; nothing was uploaded." % (
+            path, exc))
+    except (IOError, OSError) as exc:
+        raise TaskFailed("src %s could not be read as a zip file (%s); nothing was uploaded." % (path, exc))
+    if not names:
+        raise TaskFailed("src %s is an empty zip file; nothing was uploaded." % path)
+    export_type = None
+    if descriptor is None:
+        warn("src %s has no %s at its top level; Confluence may refuse it as a backup." % (path, DESCRIPTOR))
+    else:
+        match = re.search(r"^\s*exportType\s*[=:]\s*(\S+)", descriptor, re.MULTILINE)
+        export_type = match.group(1).strip().lower() if match else None
+        fits = EXPORT_TYPES.get(export_type)
+        if fits is not None and fits != scope:
+            raise TaskFailed("src %s is a %s backup (exportType=%s in %s) and scope is %s: Confluence fails a restore "
+                             "whose file does not match the job. Use scope: %s, or another file; nothing was "
+                             "uploaded." % (path, fits, export_type, DESCRIPTOR, scope, fits))
+    expected = _sidecar_sha256(path)
+    digest = None
+    if expected is not None:
+        digest = file_sha256(path)
+        if digest != expected[0]:
+            raise TaskFailed("src %s does not match its %s: sha256 %s, expected %s. The file is damaged or was "
+                             "changed; nothing was uploaded." % (path, expected[1], digest, expected[0]))
+    manifest = _manifest(path)
+    if manifest is not None and manifest.get("size") not in (None, size):
+        raise TaskFailed("src %s is %d bytes but its manifest %s says %s; nothing was uploaded." % (
+            path, size, os.path.basename(path)[:-4] + ".json", manifest.get("size")))
+    return {"size": size, "sha256": digest, "export_type": export_type}
+
+
+def _sidecar_sha256(path):
+    """``(sha256, which file said so)`` from ``<src>.sha256`` or the manifest beside it, or None."""
+    sidecar = path + ".sha256"
+    if os.path.isfile(sidecar):
+        with open(sidecar) as handle:
+            first = handle.read(4096).split()
+        if not first or not re.match(r"^[0-9a-fA-F]{64}$", first[0]):
+            raise TaskFailed("%s does not hold a sha256 (sha256sum format expected); fix or remove it. Nothing was "
+                             "uploaded." % sidecar)
+        return first[0].lower(), os.path.basename(sidecar)
+    manifest = _manifest(path)
+    if manifest is not None and re.match(r"^[0-9a-f]{64}$", str(manifest.get("sha256") or "")):
+        return manifest["sha256"], os.path.basename(path)[:-4] + ".json"
+    return None
+
+
+def _manifest(path):
+    if not path.endswith(".zip"):
+        return None
+    candidate = path[:-4] + ".json"
+    try:
+        with open(candidate) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("file") == os.path.basename(path):
+        return data
+    return None
+
+
+class DataCenterRestore(object):
+    """One run of ``confluence_restore``. ``params``: scope, file_name or src, skip_reindex, wait, wait_timeout,
+    poll_interval (seconds), check_mode."""
+
+    def __init__(self, params, client, log=None, warn=None):
+        self.p = params
+        self.client = client
+        self.api = dc.DataCenterApi(client)
+        self.log = log or (lambda msg: None)
+        self.warn = warn or self.log
+        self.result = dict(changed=False, job_id=None, job=None, status=None, scope=params["scope"],
+                           file_name=params.get("file_name") or (os.path.basename(params["src"])
+                                                                 if params.get("src") else None))
+        self.progress = []
+
+    def _fail(self, msg, **fields):
+        data = dict(self.result)
+        data.update(fields)
+        raise TaskFailed(msg, **data)
+
+    def _set_job(self, view):
+        self.result.update(job_id=view["id"], job=view, status=view["state"].lower() if view["state"] else None)
+
+    def check_local(self):
+        """The local checks of ``src`` (before any request)."""
+        if self.p.get("src"):
+            info = check_backup_file(self.p["src"], self.p["scope"], self.warn)
+            self.result.update(size=info["size"], sha256=info["sha256"], export_type=info["export_type"])
+
+    def run(self):
+        p = self.p
+        what = "%s restore of %s" % (p["scope"], self.result["file_name"])
+        if p.get("file_name"):
+            self._check_restore_folder()
+        running = self._running_restore()
+        if running is not None:
+            self._set_job(running)
+            return self._wait(running, "A %s was already %s (job %s, by %s); joined it instead of starting "
+                                       "another." % (what, running["service_state"], running["id"],
+                                                     running.get("owner") or "an unknown user"))
+        if p["check_mode"]:
+            self.result.update(changed=True, would_restore=True,
+                               msg="Check mode: would %s the %s%s." % (
+                                   "upload %s (%s) and start" % (p["src"], _human(self.result["size"]))
+                                   if p.get("src") else "start", what,
+                                   " (it replaces the whole site)" if p["scope"] == "site" else ""))
+            return self.result
+        if p.get("src"):
+            raw = self._upload()
+        else:
+            raw = self.api.start_restore(p["scope"], p["file_name"], p["skip_reindex"])
+        view = dc.job_view(raw)
+        self._set_job(view)
+        self.result["changed"] = True
+        return self._wait(view, "Started the %s (job %s)." % (what, view["id"]))
+
+    def _check_restore_folder(self):
+        files = self.api.restore_files(self.p["scope"])
+        names = [dc.file_name_of(entry) for entry in files]
+        if self.p["file_name"] in names:
+            return
+        shown = ", ".join(n for n in names[:10] if n) or "none"
+        self._fail("%s is not in the server's %s restore folder (<confluence-home>/restore/%s); nothing was started. "
+                   "Files there: %s%s. Copy the backup there first, or give src to upload it." % (
+                       self.p["file_name"], self.p["scope"], self.p["scope"], shown,
+                       " and %d more" % (len(names) - 10) if len(names) > 10 else ""))
+
+    def _running_restore(self):
+        name = self.result["file_name"]
+        for raw in self.api.jobs(scope=self.p["scope"], operation="RESTORE", states=dc.ACTIVE):
+            view = dc.job_view(raw)
+            if view["state"] in dc.ACTIVE and view["operation"] == "restore" and view.get("file_name") == name:
+                return view
+        return None
+
+    def _upload(self):
+        p = self.p
+        total = self.result["size"]
+
+        def on_progress(sent, body_total, seconds):
+            percent = int(100 * sent / max(body_total, 1))
+            line = "%d%% (%s of %s) after %.1f s" % (percent, _human(sent), _human(body_total), seconds)
+            self.progress.append(line)
+            self.log("upload of %s: %s" % (p["src"], line))
+
+        uploader = Uploader(self.client, on_progress=on_progress)
+        response, info = uploader.upload(p["src"], self.api.upload_path(p["scope"]))
+        self.result.update(upload_progress=self.progress, upload_seconds=info["send_seconds"],
+                           upload_bytes_per_second=info["bytes_per_second"], uploaded_bytes=total)
+        return self.api.upload_answer(response, p["scope"])
+
+    def _wait(self, view, how):
+        p = self.p
+        if not p["wait"]:
+            self.result["msg"] = how + " Not waiting (wait: false); follow it with confluence_job_info."
+            return self.result
+        try:
+            final, elapsed = wait_for_job(self.api, view, p, self.client.clock, self.client.sleep,
+                                          on_poll=lambda current, seconds: self._set_job(current))
+        except JobFailed as exc:
+            last = exc.last or view
+            self._set_job(last)
+            self.result["restore_seconds"] = round(exc.elapsed or 0, 3)
+            if last["state"] == dc.CANCELLED:
+                self._fail("%s Then the restore job was cancelled%s." % (
+                    how, (" by %s" % last["cancelled_by"]) if last.get("cancelled_by") else ""))
+            self._fail("%s Then Confluence reported the restore as %s: %s. Look at the server's log (a restore "
+                       "also fails when its file does not match the job, for example a site backup in a space "
+                       "restore)." % (how, last.get("service_state") or "FAILED",
+                                      ("\"%s\"" % last["error_message"]) if last.get("error_message")
+                                      else "no reason was given"))
+        except WaitTimeout as exc:
+            if exc.last:
+                self._set_job(exc.last)
+            self._fail("%s Gave up waiting after wait_timeout (%s): %s The restore goes on on the server; follow it "
+                       "with confluence_job_info (job_id %s)." % (how, p["wait_timeout_text"], exc.message, view["id"]),
+                       restore_seconds=round(exc.elapsed or 0, 3))
+        self._set_job(final)
+        self.result["restore_seconds"] = round(elapsed, 3)
+        self.result["msg"] = how + " Confluence finished the restore after %.0f s." % elapsed
+        return self.result

@@ -1,0 +1,293 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: confluence_restore
+short_description: Restore a Confluence Data Center site or spaces from a backup, uploading it as a stream if need be
+version_added: 0.3.0
+description:
+  - Restores a site or space XML backup into Confluence Data Center 8.3 or later through the backup and restore REST
+    API, and waits for the restore job to finish.
+  - The backup is either O(file_name), a file already in the server's restore folder
+    (C(<confluence-home>/restore/site) or C(.../space)), checked against C(GET /restore/files) before anything is
+    written, or O(src), a local zip uploaded to C(/restore/site/upload) or C(/restore/space/upload).
+  - The upload streams the file from disk as C(multipart/form-data) with a C(Content-Length) (never chunked,
+    which many proxies refuse), so a 10 GB backup is never read into memory. Its progress is in RV(upload_progress)
+    (shown at C(-v)) and in the system log of the host that runs the module.
+  - Before uploading, O(src) is checked locally. It must be a zip file, of the kind O(scope) asks for when its
+    C(exportDescriptor.properties) says (Confluence fails a restore whose file does not match the job). When a
+    C(.sha256) file (or this collection's C(.json) manifest) lies beside it, its sha256 must match.
+  - A restore replaces data. A site restore replaces the whole site, so it requires O(confirm=true) and is refused
+    before any request without it.
+  - A restore of the same file that is already queued or running is joined, not started again. A restore that has
+    finished is started again when the task runs again; guard the task (for example with C(when)) where a second
+    restore would do harm.
+author:
+  - atlassian_ops.backup contributors (@atlassian-ops)
+requirements:
+  - requests >= 2.20 and requests-toolbelt >= 0.9 on the host that runs the module (usually C(localhost)).
+extends_documentation_fragment:
+  - atlassian_ops.backup.connection
+  - atlassian_ops.backup.transport
+  - atlassian_ops.backup.wait
+  - atlassian_ops.backup.attributes
+  - atlassian_ops.backup.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Checks O(src) locally, or O(file_name) in the server's restore folder, looks for a restore of it already
+        running, and reports in RV(would_restore) what a real run would do. It uploads nothing and starts nothing.
+  diff_mode:
+    support: none
+options:
+  scope:
+    description:
+      - V(site) restores a site backup (it replaces the whole site and needs O(confirm=true)); V(space) restores a
+        space backup (the spaces it holds).
+    type: str
+    choices: [site, space]
+    required: true
+  file_name:
+    description:
+      - The name of a backup already in the server's restore folder for O(scope).
+      - Exactly one of O(file_name) and O(src) is required.
+    type: str
+  src:
+    description:
+      - A local backup zip, on the host that runs the module, to upload and restore.
+    type: path
+  skip_reindex:
+    description:
+      - Whether Confluence skips rebuilding the search index after the restore (faster; search results stay stale
+        until the index is rebuilt).
+    type: bool
+    default: false
+  confirm:
+    description:
+      - Must be V(true) for O(scope=site), because a site restore replaces everything on the site. Without it the
+        task fails before any request.
+    type: bool
+    default: false
+notes:
+  - Atlassian recommends restoring a site backup into the same Confluence version it came from; space backups can
+    be restored into the same or a later version.
+  - The account must be a Confluence system administrator.
+  - After the last byte of an upload Confluence stores and checks the file before it answers; the module waits for
+    that answer for at least 10 minutes (or O(timeout), if longer).
+seealso:
+  - module: atlassian_ops.backup.confluence_backup
+  - module: atlassian_ops.backup.confluence_job_info
+  - module: atlassian_ops.backup.confluence_job
+"""
+
+EXAMPLES = r"""
+- name: Restore drill on a staging server, credentials set once for the collection's modules
+  module_defaults:
+    group/atlassian_ops.backup.atlassian:
+      url: https://wiki-staging.example.com/confluence
+      personal_access_token: "{{ vault_confluence_pat }}"
+  block:
+    - name: Upload last night's site backup and restore it (replaces the whole staging site)
+      atlassian_ops.backup.confluence_restore:
+        scope: site
+        src: /srv/backups/confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip
+        confirm: true
+        wait_timeout: 12h
+      register: drill
+
+    - name: Show how long it took
+      ansible.builtin.debug:
+        msg: "Job {{ drill.job_id }} {{ drill.status }}: upload {{ drill.upload_seconds }} s, restore {{ drill.restore_seconds }} s"
+
+- name: Restore spaces from a file an administrator copied into <confluence-home>/restore/space
+  atlassian_ops.backup.confluence_restore:
+    url: https://wiki.example.com/confluence
+    username: admin
+    api_token: "{{ vault_confluence_password }}"
+    scope: space
+    file_name: Confluence-space-export-DOC.zip
+    skip_reindex: true
+
+- name: Check the file and the server, change nothing
+  atlassian_ops.backup.confluence_restore:
+    url: https://wiki.example.com/confluence
+    personal_access_token: "{{ vault_confluence_pat }}"
+    scope: space
+    src: /srv/backups/confluence-dc/confluence-wiki.example.com-space-DOC-20261122T020304Z.zip
+  check_mode: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a restore was started (or, in check mode, would be).
+  returned: always
+  type: bool
+  sample: true
+job_id:
+  description: The id of the restore job started or joined.
+  returned: when a job was started or joined
+  type: int
+  sample: 43
+job:
+  description:
+    - The restore job as Confluence last described it, with the keys documented for
+      RV(atlassian_ops.backup.confluence_job_info#module:job).
+  returned: when a job was started or joined
+  type: dict
+  sample: {"id": 43, "operation": "restore", "scope": "site", "state": "FINISHED", "service_state": "FINISHED",
+           "space_keys": [], "owner": "admin", "file_name": "confluence-wiki.example.com-20261122T020304Z.zip",
+           "file_exists": true, "create_time": "2026-11-22T09:00:00Z", "start_processing_time": "2026-11-22T09:00:01Z",
+           "finish_processing_time": "2026-11-22T09:40:12Z"}
+status:
+  description:
+    - The job's state in lower case, V(queued), V(processing), V(finished), V(cancelling), V(cancelled) or
+      V(failed) (or another word Confluence sent).
+  returned: when a job was started or joined
+  type: str
+  sample: finished
+scope:
+  description: V(site) or V(space), as asked.
+  returned: always
+  type: str
+  sample: site
+file_name:
+  description: The name of the backup on the server (for O(src), the name of the local file).
+  returned: always
+  type: str
+  sample: confluence-wiki.example.com-20261122T020304Z.zip
+restore_seconds:
+  description: Seconds spent waiting for the restore job.
+  returned: when the task waited
+  type: float
+  sample: 2411.3
+size:
+  description: The size of O(src) in bytes.
+  returned: when O(src) was given
+  type: int
+  sample: 2147483648
+sha256:
+  description: The sha256 of O(src), when it was compared with a C(.sha256) file or manifest beside it.
+  returned: when O(src) was given (null when nothing was there to compare with)
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+export_type:
+  description: The C(exportType) in the backup's C(exportDescriptor.properties) (V(all) for a site backup).
+  returned: when O(src) was given (null when the file has none)
+  type: str
+  sample: all
+uploaded_bytes:
+  description: How many bytes of O(src) were uploaded.
+  returned: when O(src) was uploaded
+  type: int
+  sample: 2147483648
+upload_seconds:
+  description: Seconds from the first to the last byte of the upload.
+  returned: when O(src) was uploaded
+  type: float
+  sample: 21.4
+upload_bytes_per_second:
+  description: The upload's throughput.
+  returned: when O(src) was uploaded
+  type: int
+  sample: 100350000
+upload_progress:
+  description: The upload's progress, one line about every 10 %.
+  returned: when O(src) was uploaded
+  type: list
+  elements: str
+  sample: ["10% (204.8 MiB of 2.0 GiB) after 2.1 s", "100% (2.0 GiB of 2.0 GiB) after 21.4 s"]
+would_restore:
+  description: In check mode, whether a real run would start a restore.
+  returned: in check mode, when no restore of the file is running
+  type: bool
+  sample: true
+http_retries:
+  description: How many HTTP requests were retried (throttling, unavailability, lost connections).
+  returned: always
+  type: int
+  sample: 0
+http_status:
+  description: The HTTP status of the answer that made the task fail.
+  returned: on failure, when an HTTP answer caused it
+  type: int
+  sample: 400
+method:
+  description: The HTTP method of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: POST
+url:
+  description: The URL of the request that failed.
+  returned: on failure of an HTTP request
+  type: str
+  sample: https://wiki.example.com/confluence/rest/api/backup-restore/restore/site/upload
+response:
+  description: A short, redacted excerpt of the server's answer to the request that failed.
+  returned: on failure, when the server answered
+  type: str
+  sample: '{"statusCode":400,"message":"uploaded file is not a zip file"}'
+request_id:
+  description: The server's request id of the answer that failed.
+  returned: on failure, when the server sent one
+  type: str
+  sample: 1a2b3c
+"""
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_restore import DataCenterRestore
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.upload import (
+    HAS_TOOLBELT,
+    TOOLBELT_IMPORT_ERROR,
+)
+
+ARGUMENT_SPEC = dict(
+    scope=dict(type="str", required=True, choices=["site", "space"]),
+    file_name=dict(type="str"),
+    src=dict(type="path"),
+    skip_reindex=dict(type="bool", default=False),
+    confirm=dict(type="bool", default=False),
+)
+
+
+def prepare(module, params):
+    """Every check that needs no request: confirm, the options, and src itself."""
+    if params["scope"] == "site" and not params["confirm"]:
+        module.fail_json(msg="A site restore replaces the whole Confluence site (every space, user and setting) with "
+                             "the backup's. Set confirm: true to do it. Nothing was sent.")
+    if params.get("file_name") and ("/" in params["file_name"] or params["file_name"] in (".", "..")):
+        module.fail_json(msg="file_name is a file name in the server's restore folder, not a path: %r." %
+                         params["file_name"])
+    if params.get("src") and not HAS_TOOLBELT:
+        module.fail_json(msg=missing_required_lib("requests-toolbelt"), exception=TOOLBELT_IMPORT_ERROR)
+    restore = DataCenterRestore(params, None, warn=module.warn)
+    try:
+        restore.check_local()
+    except TaskFailed as exc:
+        module.fail_json(msg=exc.msg)
+    params["_local"] = dict((k, restore.result.get(k)) for k in ("size", "sha256", "export_type") if params.get("src"))
+
+
+def run(module, params):
+    restore = DataCenterRestore(params, module.client(), log=module.log, warn=module.warn)
+    restore.result.update(params["_local"])
+    return restore.run()
+
+
+def main():
+    run_module(ARGUMENT_SPEC, run, "restore Confluence", wait=True, prepare=prepare, datacenter=True,
+               supports_check_mode=True, required_one_of=[("file_name", "src")],
+               mutually_exclusive=[("file_name", "src")])
+
+
+if __name__ == "__main__":
+    main()
