@@ -15,7 +15,7 @@ export ANSIBLE_HOST_KEY_CHECKING := 0
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
 	@echo "make test   - sanity, lint, unit and integration tests (everything CI runs)"
-	@echo "make bench  - download throughput against curl and aria2c, peak memory, resume after a kill"
+	@echo "make bench  - download and upload throughput against curl (and aria2c), peak memory, resume after a kill"
 	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
 
 $(VENV)/.installed: tests/requirements.txt
@@ -85,6 +85,7 @@ test: sanity lint docs-lint changelog-lint build fidelity-venv
 
 bench: stage fidelity-venv
 	FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python benchmarks/download_bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/upload_bench.py $(UPLOAD_BENCH_ARGS)
 
 CHAOS_RUNS ?= 200
 CHAOS_SEED ?= 1
