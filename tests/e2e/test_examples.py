@@ -44,20 +44,50 @@ EXAMPLE_SRC = {"confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip":
                "confluence-dc/confluence-wiki.example.com-space-DOC-20261122T020304Z.zip": ("space", "DOC")}
 
 
-def examples_playbook(module, emulator_url, backups):
-    text = yaml.safe_dump(moduledocs.docs(module)["EXAMPLES"], sort_keys=False)
-    assert "atlassian_ops.backup.%s" % module in text, "%s: its examples do not use it" % module
+VAULT_VARS = dict((name, "{{ lookup('ansible.builtin.env', '%s') }}" % env) for name, env in VAULT_VARIABLES.items())
+
+
+def substitute(text, emulator_url, backups):
+    """Point an example at the emulator and a temporary backup folder; nothing else changes."""
     text = text.replace(EXAMPLE_SITE, emulator_url).replace(EXAMPLE_BACKUPS, backups)
     for site in EXAMPLE_DC_SITES:
         text = text.replace(site, emulator_url + DC_CONTEXT)
-    tasks = yaml.safe_load(text)
+    return text
+
+
+def examples_playbook(module, emulator_url, backups):
+    text = yaml.safe_dump(moduledocs.docs(module)["EXAMPLES"], sort_keys=False)
+    assert "atlassian_ops.backup.%s" % module in text, "%s: its examples do not use it" % module
+    tasks = yaml.safe_load(substitute(text, emulator_url, backups))
     return [{
         "name": "EXAMPLES of %s" % module,
         "hosts": "localhost",
         "gather_facts": False,
-        "vars": dict((name, "{{ lookup('ansible.builtin.env', '%s') }}" % env) for name, env in VAULT_VARIABLES.items()),
+        "vars": VAULT_VARS,
         "tasks": tasks,
     }]
+
+
+def run_plays(plays, emulator, tmp_path):
+    """ansible-playbook on ``plays`` with the canary secrets in the environment; the completed process."""
+    playbook = tmp_path / "examples.yml"
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+               ATLASSIAN_URL=emulator.url, ATLASSIAN_USERNAME=CANARY_USER, ATLASSIAN_API_TOKEN=CANARY_TOKEN,
+               ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX, EXAMPLE_DC_PAT=DC_PAT,
+               EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+                           str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
+    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD):
+        assert secret not in proc.stdout
+    return proc
 
 
 def prepare_data_center(module, emulator, backups):
@@ -80,21 +110,5 @@ def test_examples_run_as_written(module, emulator, tmp_path):
                    dc_job_polls=0)
     backups = str(tmp_path / "srv-backups")
     prepare_data_center(module, emulator, backups)
-    playbook = tmp_path / "examples.yml"
-    playbook.write_text(yaml.safe_dump(examples_playbook(module, emulator.url, backups), sort_keys=False))
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-               ATLASSIAN_URL=emulator.url, ATLASSIAN_USERNAME=CANARY_USER, ATLASSIAN_API_TOKEN=CANARY_TOKEN,
-               ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX, EXAMPLE_DC_PAT=DC_PAT,
-               EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD)
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-                           str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
-    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD):
-        assert secret not in proc.stdout
+    run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path)
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module
