@@ -12,16 +12,34 @@ import io
 import re
 import zipfile
 
+import pytest
 import requests
 
-ADMIN = ("admin", "admin-password")
-JDOE = ("jdoe", "jdoe-password")
-PAT = "emulator-pat-0123456789abcdef"
+from conftest import DC_ADMIN, DC_PASSWORD, DC_PAT, DC_USER, DC_USER_PASSWORD
+
+# The suite's emulator (conftest) has canary credentials for the Data Center users.
+ADMIN = (DC_ADMIN, DC_PASSWORD)
+JDOE = (DC_USER, DC_USER_PASSWORD)
+PAT = DC_PAT
 PREFIX = "/confluence/rest/api/backup-restore"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 JOB_KEYS = {"id", "jobOperation", "jobScope", "jobState", "createTime", "startProcessingTime", "finishProcessingTime",
             "cancelTime", "errorMessage", "owner", "cancelledBy", "fileName", "spaceKeys", "fileDeleteTime", "fileExists"}
 DAY = 86400
+
+
+# The emulator's own defaults for what the suite's emulator (conftest) sets otherwise.
+DEFAULTS = {"dc_job_polls": None, "dc_backup_size": 1024 * 1024, "dc_space_permissions": {DC_USER: ["TEAM"]}}
+
+
+@pytest.fixture(autouse=True)
+def emulator_defaults(emulator):
+    emulator.reset(**DEFAULTS)
+
+
+def reset(emulator, **config):
+    """Reset with the emulator's defaults, then ``config``."""
+    emulator.reset(**dict(DEFAULTS, **config))
 
 
 def call(emulator, method, path, auth=ADMIN, prefix=PREFIX, **kwargs):
@@ -82,7 +100,7 @@ def test_context_path_only(emulator):
     assert call(emulator, "GET", "/jobs").json() == []
     assert call(emulator, "GET", "/jobs", prefix="/rest/api/backup-restore").status_code == 404
     assert call(emulator, "GET", "/jobs", prefix="/other/rest/api/backup-restore").status_code == 404
-    emulator.reset(dc_context_path="")
+    reset(emulator, dc_context_path="")
     assert call(emulator, "GET", "/jobs", prefix="/rest/api/backup-restore").status_code == 200
     assert call(emulator, "GET", "/jobs").status_code == 404
 
@@ -144,7 +162,7 @@ def test_space_backup_conflict(emulator):
 
 # ------------------------------------------------------------------- queue
 def test_one_job_at_a_time_in_creation_order(emulator):
-    emulator.reset(dc_job_polls=2)
+    reset(emulator, dc_job_polls=2)
     ids = [site_backup(emulator).json()["id"], space_backup(emulator, ["DOC"]).json()["id"],
            site_backup(emulator).json()["id"]]
     assert ids == sorted(ids)
@@ -183,7 +201,7 @@ def test_clock_driven_processing(emulator):
 
 
 def test_in_progress_word(emulator):
-    emulator.reset(dc_processing_word="IN_PROGRESS", dc_job_polls=5)
+    reset(emulator, dc_processing_word="IN_PROGRESS", dc_job_polls=5)
     created = site_backup(emulator).json()
     assert created["jobState"] == "IN_PROGRESS"
     for query in ("jobStates=PROCESSING", "jobStates=IN_PROGRESS"):
@@ -211,7 +229,7 @@ def test_job_details_shape(emulator):
 
 # ------------------------------------------------------------------ cancel
 def test_cancel(emulator):
-    emulator.reset(dc_job_polls=5)
+    reset(emulator, dc_job_polls=5)
     running = site_backup(emulator).json()
     queued = site_backup(emulator).json()
     done = emulator.dc_job(age_seconds=100)
@@ -230,7 +248,7 @@ def test_cancel(emulator):
 
 
 def test_clear_queue(emulator):
-    emulator.reset(dc_job_polls=5)
+    reset(emulator, dc_job_polls=5)
     running = site_backup(emulator).json()
     site_backup(emulator)
     space_backup(emulator, ["TEAM"], auth=JDOE)
@@ -266,7 +284,7 @@ def test_download_is_the_backup_zip(emulator):
 
 
 def test_download_ranges_and_length_settings(emulator):
-    emulator.reset(dc_download_ranges=True, dc_download_length=False, dc_backup_size=64 * 1024)
+    reset(emulator, dc_download_ranges=True, dc_download_length=False, dc_backup_size=64 * 1024)
     doc = emulator.dc_job(age_seconds=100)
     ranged = call(emulator, "GET", "/jobs/%d/download" % doc["id"], headers={"Range": "bytes=10-19"})
     assert ranged.status_code == 206 and len(ranged.content) == 10
@@ -277,7 +295,7 @@ def test_download_ranges_and_length_settings(emulator):
 
 
 def test_download_permissions(emulator):
-    emulator.reset(dc_job_polls=3)
+    reset(emulator, dc_job_polls=3)
     team = emulator.dc_job(age_seconds=100, scope="SPACE", spaceKeys=["TEAM"])
     site = emulator.dc_job(age_seconds=100)
     running = emulator.dc_job(state="PROCESSING", polls=3)
@@ -336,7 +354,7 @@ def test_find_jobs_filters(emulator):
 
 # ---------------------------------------------------------------- restore
 def test_restore_from_restore_folder(emulator):
-    emulator.reset(dc_job_polls=1)
+    reset(emulator, dc_job_polls=1)
     emulator.dc_restore_file(scope="SITE", name="site-2026.zip", kind="site", size=5000)
     emulator.dc_restore_file(scope="SPACE", name="team.zip", kind="space", spaceKeys=["TEAM"])
     listed = call(emulator, "GET", "/restore/files?jobScope=SITE").json()
@@ -358,7 +376,7 @@ def test_restore_from_restore_folder(emulator):
 
 
 def test_restore_of_a_mismatched_file_fails(emulator):
-    emulator.reset(dc_job_polls=0)
+    reset(emulator, dc_job_polls=0)
     emulator.dc_restore_file(scope="SPACE", name="site-backup.zip", kind="site")
     emulator.dc_restore_file(scope="SITE", name="broken.zip", kind="notzip")
     mismatch = call(emulator, "POST", "/restore/space", json={"fileName": "site-backup.zip"}).json()
@@ -369,7 +387,7 @@ def test_restore_of_a_mismatched_file_fails(emulator):
 
 
 def test_restore_outcome_setting(emulator):
-    emulator.reset(dc_job_polls=0, dc_restore_outcome="FAILED", dc_restore_error="Import failed: disk full")
+    reset(emulator, dc_job_polls=0, dc_restore_outcome="FAILED", dc_restore_error="Import failed: disk full")
     emulator.dc_restore_file(scope="SITE", name="site.zip", kind="site")
     started = call(emulator, "POST", "/restore/site", json={"fileName": "site.zip"}).json()
     assert job(emulator, started["id"])["errorMessage"] == "Import failed: disk full"
@@ -377,7 +395,7 @@ def test_restore_outcome_setting(emulator):
 
 # ----------------------------------------------------------------- upload
 def test_upload_of_a_real_zip(emulator):
-    emulator.reset(dc_job_polls=1)
+    reset(emulator, dc_job_polls=1)
     data = zip_bytes("all")
     answer = upload(emulator, "site", data, name="site-export.zip")
     assert answer.status_code == 200, answer.text
@@ -421,14 +439,14 @@ def test_chunked_upload(emulator):
     assert answer.json()["spaceKeys"] == "DOC"
     record = dc(emulator)["uploads"][-1]
     assert record["chunked"] is True and record["had_content_length"] is False
-    emulator.reset(dc_refuse_chunked_uploads=True)
+    reset(emulator, dc_refuse_chunked_uploads=True)
     refused = call(emulator, "POST", "/restore/space/upload", headers=headers, data=iter([body]))
     assert refused.status_code == 411 and "Length Required" in refused.text
     assert call(emulator, "POST", "/restore/space/upload", headers=headers, data=body).status_code == 200
 
 
 def test_uploaded_site_backup_in_a_space_restore_fails(emulator):
-    emulator.reset(dc_job_polls=0)
+    reset(emulator, dc_job_polls=0)
     started = upload(emulator, "space", zip_bytes("all")).json()
     failed = job(emulator, started["id"])
     assert failed["jobState"] == "FAILED" and "site backup" in failed["errorMessage"]
