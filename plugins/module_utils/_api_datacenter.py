@@ -31,7 +31,6 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     clip,
     read_limited,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
 
 BASE = "rest/api/backup-restore"
 MAX_BODY = 4 * 1024 * 1024
@@ -85,8 +84,8 @@ def job_view(raw):
     service_state = raw.get("jobState")
     return {
         "id": raw.get("id"),
-        "operation": (raw.get("jobOperation") or "").lower() or None,
-        "scope": (raw.get("jobScope") or "").lower() or None,
+        "operation": str(raw.get("jobOperation") or "").lower() or None,
+        "scope": str(raw.get("jobScope") or "").lower() or None,
         "state": normalize_state(service_state),
         "service_state": service_state,
         "space_keys": split_keys(raw.get("spaceKeys")),
@@ -116,12 +115,24 @@ def describe(view):
     return text
 
 
-def deleted(view, now):
-    """True when the server says the job's file is gone, or its ``fileDeleteTime`` has passed."""
-    if view.get("file_exists") is False:
-        return True
-    when = parse_time(view.get("file_delete_time"))
-    return when is not None and now is not None and when < now
+# The result's ``status`` for each job state (every Data Center module says it the same way).
+STATUS_WORDS = {QUEUED: "queued", PROCESSING: "running", CANCELLING: "running", FINISHED: "complete",
+                FAILED: "failed", CANCELLED: "cancelled"}
+
+
+def status_word(view):
+    """``complete``, ``queued``, ``running``, ``failed`` or ``cancelled``; an unknown state in lower case."""
+    state = (view or {}).get("state")
+    return STATUS_WORDS.get(state, (state or "running").lower())
+
+
+def unwrap(body, keys):
+    """A list answer, bare or under one of ``keys``."""
+    if isinstance(body, dict):
+        for key in keys:
+            if isinstance(body.get(key), list):
+                return body[key]
+    return body
 
 
 def error_text(exc):
@@ -197,12 +208,7 @@ class DataCenterApi(object):
         for state in states or ():
             params.append(("jobStates", state.upper()))
         response = self.client.request("GET", self.path("jobs"), params=params or None, stream=True)
-        body = self._read(response)
-        if isinstance(body, dict):
-            for key in ("jobs", "results", "values"):
-                if isinstance(body.get(key), list):
-                    body = body[key]
-                    break
+        body = unwrap(self._read(response), ("jobs", "results", "values"))
         if not isinstance(body, list):
             raise DcApiError("GET jobs: expected a list of jobs, got: %s" % self.client.redact(clip(json.dumps(body))))
         return [item for item in body if isinstance(item, dict)]
@@ -233,12 +239,8 @@ class DataCenterApi(object):
     # --------------------------------------------------------------- restore
     def restore_files(self, scope=None):
         """The files in the server's restore folder (``<conf-home>/restore/<scope>``), as a list of dicts."""
-        body = self.get("restore", "files", **({"jobScope": scope.upper()} if scope else {}))
-        if isinstance(body, dict):
-            for key in ("files", "results", "values"):
-                if isinstance(body.get(key), list):
-                    body = body[key]
-                    break
+        body = unwrap(self.get("restore", "files", **({"jobScope": scope.upper()} if scope else {})),
+                      ("files", "results", "values"))
         if not isinstance(body, list):
             raise DcApiError("GET restore/files: expected a list, got: %s" % clip(json.dumps(body)))
         return [item if isinstance(item, dict) else {"fileName": str(item)} for item in body]
@@ -251,7 +253,9 @@ class DataCenterApi(object):
         return self.path("restore", scope, "upload")
 
     def upload_answer(self, response, scope):
-        return self._job(self._read(response), "POST restore/%s/upload" % scope)
+        """The job in the answer to an upload, or None when the answer is not a job (the docs say only "200")."""
+        body = self._read(response)
+        return body if isinstance(body, dict) and body.get("id") is not None else None
 
 
 def file_name_of(entry):

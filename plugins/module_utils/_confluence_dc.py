@@ -22,6 +22,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import
     UTC,
     BackupFolder,
     backup_basename,
+    iso,
     site_label,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
@@ -30,13 +31,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_jobs impo
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 
 PRODUCT = "confluence"
-# Words of the result's ``status`` for each job state.
-STATUS = {dc.QUEUED: "queued", dc.PROCESSING: "running", dc.CANCELLING: "running", dc.FINISHED: "complete",
-          dc.FAILED: "failed", dc.CANCELLED: "cancelled"}
-
-
-def status_of(view):
-    return STATUS.get(view.get("state"), "running")
+status_of = dc.status_word
 
 
 class DataCenterBackup(object):
@@ -63,8 +58,10 @@ class DataCenterBackup(object):
                            manifest_path=None, checksum_path=None, create_seconds=None)
 
     def _same_selection(self, manifest):
-        return (manifest.get("deployment") == "datacenter" and manifest.get("scope") == self.p["scope"]
-                and sorted(manifest.get("space_keys") or []) == self.keys)
+        """A backup of the same server (context path included), scope, spaces and, for a site, attachments."""
+        return (manifest.get("deployment") == "datacenter" and manifest.get("site") == self.client.base_url
+                and manifest.get("scope") == self.p["scope"] and sorted(manifest.get("space_keys") or []) == self.keys
+                and (self.p["scope"] == "space" or manifest.get("include_attachments") is self.p["include_attachments"]))
 
     def _what(self):
         if self.p["scope"] == "site":
@@ -128,7 +125,7 @@ class DataCenterBackup(object):
             self._fail("Confluence knows no job %s, or this account may not see it (only system administrators and "
                        "the job's owner may). Nothing was downloaded." % job_id, status="gone")
         view = dc.job_view(raw)
-        if view["operation"] != "backup":
+        if view["operation"] not in (None, "backup"):
             self._fail("Job %s is a %s, not a backup; nothing to download." % (job_id, view["operation"]))
         self.p = dict(self.p, scope=view["scope"] or self.p["scope"])
         self.keys = sorted(set(view["space_keys"])) if self.p["scope"] == "space" else []
@@ -162,6 +159,17 @@ class DataCenterBackup(object):
     def _conflict(self, exc):
         """409: a backup of some of the same spaces is queued or running. Join it when it is exactly this one."""
         said = dc.error_text(exc)
+        if self.p["scope"] == "site":
+            running = self._running_job()
+            if running is not None:
+                self._set_job(running)
+                return self._join(running, triggered=False, how="Confluence refused another site backup (HTTP 409 "
+                                  "\"%s\"); joined job %s, started by this account." % (said, running["id"]))
+            active = [dc.job_view(raw) for raw in self.api.jobs(scope="site", operation="BACKUP", states=dc.ACTIVE)]
+            self._fail("Confluence refused the site backup (HTTP 409 \"%s\")%s. Run again when it has finished." % (
+                said, (": %s is already %s" % (", ".join("job %s by %s" % (v["id"], v.get("owner") or "?")
+                                                         for v in active), "queued or running")) if active else ""),
+                http_status=409, status="not_started")
         jobs = [dc.job_view(raw) for raw in self.api.jobs(scope="space", operation="BACKUP", states=dc.ACTIVE)]
         for view in jobs:
             if sorted(set(view["space_keys"])) == self.keys and view["state"] in dc.ACTIVE:
@@ -192,6 +200,8 @@ class DataCenterBackup(object):
         try:
             final, elapsed = wait_for_job(self.api, view, p, self.client.clock, self.client.sleep,
                                           on_poll=self._on_poll)
+        except TaskFailed as exc:
+            self._fail(exc.msg, **exc.fields)
         except JobFailed as exc:
             last = exc.last or view
             self._set_job(last)
@@ -223,7 +233,8 @@ class DataCenterBackup(object):
     def _finish(self, view, triggered, how):
         p = self.p
         backup_id = "%s/jobs/%s/%s" % (self.label, view["id"], view.get("file_name") or "")
-        self.result.update(backup_id=backup_id, backup_time=view.get("finish_processing_time"))
+        finished = _parse_utc(view.get("finish_processing_time"))
+        self.result.update(backup_id=backup_id, backup_time=iso(finished))
         if not (p["download"] and p.get("dest")):
             self.result["msg"] = how + " The backup %s is ready on the server; not downloaded (%s)." % (
                 view.get("file_name"), "download: false" if not p["download"] else "no dest")
@@ -240,7 +251,7 @@ class DataCenterBackup(object):
                                msg=how + " Check mode: would download it to %s." % p["dest"])
             return self.result
         kind = "site" if p["scope"] == "site" else "space-" + "_".join(self.keys)[:60]
-        when = _parse_utc(view.get("finish_processing_time")) or self.now()
+        when = finished or self.now()
         manifest = {
             "product": PRODUCT,
             "deployment": "datacenter",
@@ -252,9 +263,11 @@ class DataCenterBackup(object):
             "job_owner": view.get("owner"),
             "server_file_name": view.get("file_name"),
             "backup_id": backup_id,
-            "include_attachments": p["include_attachments"] if p["scope"] == "site" else True,
+            # A joined site backup's attachments are unknown: JobDetails does not say whether it skips them.
+            "include_attachments": (p["include_attachments"] if triggered else None) if p["scope"] == "site" else True,
             "keep_permanently": p["keep_permanently"],
-            "backup_time": view.get("finish_processing_time"),
+            "backup_time": iso(finished),
+            "server_backup_time": view.get("finish_processing_time"),
             "triggered_by_this_run": triggered,
             "collection_version": self.collection_version,
         }

@@ -12,7 +12,17 @@ __metaclass__ = type
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import DONE, FAILED, RUNNING, poll_until
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+    DONE,
+    FAILED,
+    RUNNING,
+    TransientResponse,
+    poll_until,
+)
+
+# A job that answers 404 this many times in a row is gone (one 404 can come from a node that does not know it yet:
+# the 8.x backup manager "does not support Confluence cluster").
+GONE_AFTER = 3
 
 
 def wait_for_job(api, view, params, clock, sleep, on_poll=None):
@@ -20,18 +30,28 @@ def wait_for_job(api, view, params, clock, sleep, on_poll=None):
 
     ``view`` is the job as already read (it counts as the first poll when terminal). QUEUED, PROCESSING,
     IN_PROGRESS, CANCELLING and words not known yet all mean "not finished". Raises ``WaitTimeout`` after
-    ``params["wait_timeout"]`` seconds, and :class:`TaskFailed` when the job disappears.
+    ``params["wait_timeout"]`` seconds, and :class:`TaskFailed` when the job answers 404 three times in a row.
+    A body that is not a job (a proxy's page) is polled again, like a 503.
     """
     pending = [view]
+    missing = [0]
 
     def fetch():
         if pending:
             return pending.pop()
-        raw = api.job(view["id"])
+        try:
+            raw = api.job(view["id"])
+        except dc.DcApiError as exc:
+            raise TransientResponse(exc.message)
         if raw is None:
-            raise TaskFailed("Job %s is gone: GET jobs/%s answered 404 (Confluence answers so for a job that does not "
-                             "exist or that this account may not see: only system administrators and the job's "
-                             "owner may)." % (view["id"], view["id"]), job_id=view["id"], status="gone")
+            missing[0] += 1
+            if missing[0] >= GONE_AFTER:
+                raise TaskFailed("Job %s is gone: GET jobs/%s answered 404 %d times in a row (Confluence answers so "
+                                 "for a job that does not exist or that this account may not see: only system "
+                                 "administrators and the job's owner may)." % (view["id"], view["id"], GONE_AFTER),
+                                 job_id=view["id"], status="gone")
+            raise TransientResponse("GET jobs/%s answered 404" % view["id"])
+        missing[0] = 0
         return dc.job_view(raw)
 
     def classify(current):

@@ -129,7 +129,7 @@ class DataCenterRestore(object):
         raise TaskFailed(msg, **data)
 
     def _set_job(self, view):
-        self.result.update(job_id=view["id"], job=view, status=view["state"].lower() if view["state"] else None)
+        self.result.update(job_id=view["id"], job=view, status=dc.status_word(view))
 
     def check_local(self):
         """The local checks of ``src`` (before any request)."""
@@ -140,9 +140,11 @@ class DataCenterRestore(object):
     def run(self):
         p = self.p
         what = "%s restore of %s" % (p["scope"], self.result["file_name"])
+        running = None
         if p.get("file_name"):
             self._check_restore_folder()
-        running = self._running_restore()
+            # Only a file of the restore folder is known by its name; an upload is never taken for another one.
+            running = self._running_restore()
         if running is not None:
             self._set_job(running)
             return self._wait(running, "A %s was already %s (job %s, by %s); joined it instead of starting "
@@ -197,7 +199,18 @@ class DataCenterRestore(object):
         response, info = uploader.upload(p["src"], self.api.upload_path(p["scope"]))
         self.result.update(upload_progress=self.progress, upload_seconds=info["send_seconds"],
                            upload_bytes_per_second=info["bytes_per_second"], uploaded_bytes=total)
-        return self.api.upload_answer(response, p["scope"])
+        raw = self.api.upload_answer(response, p["scope"])
+        if raw is not None:
+            return raw
+        # The docs say only "200": find the restore job the upload queued, newest first.
+        name = os.path.basename(p["src"])
+        for candidate in self.api.jobs(scope=p["scope"], operation="RESTORE", limit=10):
+            if dc.job_view(candidate).get("file_name") == name:
+                return candidate
+        self._fail("Confluence took the upload of %s (HTTP %s) but its answer is not a job, and no restore job of "
+                   "that file is listed. Look at confluence_job_info (job_operation: restore) before running the task "
+                   "again: a second run uploads and restores again." % (p["src"], response.status_code),
+                   changed=True)
 
     def _wait(self, view, how):
         p = self.p
@@ -207,6 +220,8 @@ class DataCenterRestore(object):
         try:
             final, elapsed = wait_for_job(self.api, view, p, self.client.clock, self.client.sleep,
                                           on_poll=lambda current, seconds: self._set_job(current))
+        except TaskFailed as exc:
+            self._fail(exc.msg, **exc.fields)
         except JobFailed as exc:
             last = exc.last or view
             self._set_job(last)

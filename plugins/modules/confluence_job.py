@@ -97,7 +97,9 @@ job:
   type: dict
   sample: {"id": 42, "operation": "backup", "scope": "site", "state": "CANCELLED", "cancelled_by": "admin"}
 status:
-  description: The job's state after the request, in lower case (V(cancelled), V(cancelling), V(finished)...).
+  description:
+    - The job's state after the request in the words of every Data Center module, V(cancelled), V(running) (also
+      while C(CANCELLING)), V(queued), V(complete) or V(failed).
   returned: when O(job_id) is given
   type: str
   sample: cancelled
@@ -107,7 +109,9 @@ cancelled_count:
   type: int
   sample: 2
 cancelled_jobs:
-  description: The ids of the queued jobs as read before clearing the queue (in check mode, those that would be cancelled).
+  description:
+    - The ids of the queued jobs this account saw before clearing the queue (in check mode, those that would be
+      cancelled). A system administrator sees every job; another account, its own.
   returned: when O(clear_queue=true)
   type: list
   elements: int
@@ -160,6 +164,7 @@ ARGUMENT_SPEC = dict(
 )
 # A job in these states is left alone.
 ENDED = (dc.FINISHED, dc.FAILED, dc.CANCELLED, dc.CANCELLING)
+QUEUE_LIMIT = 1000
 
 
 def prepare(module, params):
@@ -176,7 +181,7 @@ def cancel_job(module, api, params):
                          "and the job's owner may). Nothing was cancelled." % params["job_id"],
                          job_id=params["job_id"], changed=False)
     before = dc.job_view(raw)
-    result = dict(changed=False, job_id=before["id"], job=before, status=(before["state"] or "").lower())
+    result = dict(changed=False, job_id=before["id"], job=before, status=dc.status_word(before))
     if before["state"] in ENDED:
         result["msg"] = "Job %s is %s already; nothing to cancel." % (before["id"], before["service_state"])
         return result
@@ -185,7 +190,7 @@ def cancel_job(module, api, params):
         after = dict(before, state=dc.CANCELLED if before["state"] == dc.QUEUED else dc.CANCELLING)
     else:
         after = dc.job_view(api.cancel(before["id"]))
-        result.update(changed=True, job=after, status=(after["state"] or "").lower(),
+        result.update(changed=True, job=after, status=dc.status_word(after),
                       msg="Cancelled %s; it is %s now." % (dc.describe(before), after["service_state"]))
     if module._diff:
         result["diff"] = {"before": {"state": before["state"]}, "after": {"state": after["state"]}}
@@ -193,17 +198,17 @@ def cancel_job(module, api, params):
 
 
 def clear_queue(module, api):
-    queued = [dc.job_view(raw) for raw in api.jobs(states=[dc.QUEUED])]
+    queued = [dc.job_view(raw) for raw in api.jobs(states=[dc.QUEUED], limit=QUEUE_LIMIT)]
     ids = [view["id"] for view in queued if view["state"] == dc.QUEUED]
     if module.check_mode:
         return dict(changed=bool(ids), cancelled_count=len(ids), cancelled_jobs=ids,
-                    msg="Check mode: would cancel %d queued job(s)%s." % (
-                        len(ids), (": %s" % ", ".join(str(i) for i in ids)) if ids else ""))
-    if not ids:
-        return dict(changed=False, cancelled_count=0, cancelled_jobs=[], msg="No job is queued; nothing to cancel.")
+                    msg="Check mode: would cancel %d queued job(s)%s (a system administrator sees every job; another "
+                        "account, its own)." % (len(ids), (": %s" % ", ".join(str(i) for i in ids)) if ids else ""))
+    # Sent even when this account sees no queued job: another user's may be there, and a refusal (403) is news.
     count = api.clear_queue()
     return dict(changed=count > 0, cancelled_count=count, cancelled_jobs=ids,
-                msg="Cancelled %d queued job(s) (the queue held %s)." % (count, ", ".join(str(i) for i in ids)))
+                msg="Confluence cancelled %d queued job(s)%s." % (
+                    count, (" (this account saw %s queued)" % ", ".join(str(i) for i in ids)) if ids else ""))
 
 
 def run(module, params):

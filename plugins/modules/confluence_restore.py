@@ -25,7 +25,8 @@ description:
     C(.sha256) file (or this collection's C(.json) manifest) lies beside it, its sha256 must match.
   - A restore replaces data. A site restore replaces the whole site, so it requires O(confirm=true) and is refused
     before any request without it.
-  - A restore of the same file that is already queued or running is joined, not started again. A restore that has
+  - A restore of the same O(file_name) that is already queued or running is joined, not started again. O(src) is
+    always uploaded, because a running restore of a file with the same name may be another file. A restore that has
     finished is started again when the task runs again; guard the task (for example with C(when)) where a second
     restore would do harm.
 author:
@@ -147,11 +148,11 @@ job:
            "finish_processing_time": "2026-11-22T09:40:12Z"}
 status:
   description:
-    - The job's state in lower case, V(queued), V(processing), V(finished), V(cancelling), V(cancelled) or
-      V(failed) (or another word Confluence sent).
+    - Where the restore stands, in the words of every Data Center module, V(queued), V(running) (also while
+      C(CANCELLING)), V(complete), V(cancelled) or V(failed) (another word Confluence sends, in lower case).
   returned: when a job was started or joined
   type: str
-  sample: finished
+  sample: complete
 scope:
   description: V(site) or V(space), as asked.
   returned: always

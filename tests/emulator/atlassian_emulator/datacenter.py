@@ -19,7 +19,8 @@ inference: no source says it. ``docs/emulator_evidence.md`` has one row per beha
   key [I from the download rule]). Bodies follow the schemas: ``additionalProperties: false``, required
   ``skipAttachments``+``keepPermanently`` / ``keepPermanently`` [docs]; an unknown key, a missing required one, a wrong
   type, an unknown space key or no ``spaceKeys`` at all is 400 "invalid settings provided" [docs wording; the cases
-  I]. 409 when a QUEUED or PROCESSING space backup shares a key [docs]; site backups just queue [I]. Space backups
+  I]. 409 when a QUEUED or PROCESSING space backup shares a key [docs: "the same spaces selected"; that
+  a shared key is enough, rather than the same set, is I]; site backups just queue [I]. Space backups
   always include attachments [seed]. A non-JSON Content-Type is 415 [I: JAX-RS].
 * The queue: one job is processed at a time, in creation order, the others are QUEUED [seed]. Lazily on every request
   (and state read): QUEUED -> PROCESSING -> FINISHED or FAILED, after ``dc_backup_seconds``/``dc_restore_seconds`` of

@@ -62,12 +62,15 @@ def test_space_keys_round_trip_through_the_comma_string(keys):
     assert dc.split_keys(keys) == keys
 
 
-def test_a_file_is_gone_when_the_server_says_so_or_its_time_has_passed():
-    now = parse_time("2026-11-22T00:00:00Z")
-    assert dc.deleted({"file_exists": False}, now)
-    assert dc.deleted({"file_exists": True, "file_delete_time": "2026-11-21T23:59:59Z"}, now)
-    assert not dc.deleted({"file_exists": True, "file_delete_time": "2026-11-22T00:00:01Z"}, now)
-    assert not dc.deleted({"file_exists": True}, now)
+def test_status_words_are_the_same_in_every_module():
+    assert [dc.status_word({"state": s}) for s in dc.STATES] == [
+        "queued", "running", "complete", "running", "cancelled", "failed"]
+    assert dc.status_word({"state": "NEW_WORD"}) == "new_word" and dc.status_word(None) == "running"
+
+
+def test_odd_values_in_a_job_do_not_break_the_reader():
+    view = dc.job_view({"id": 3, "jobOperation": 1, "jobScope": None, "spaceKeys": None})
+    assert view["operation"] == "1" and view["scope"] is None and view["space_keys"] == []
 
 
 @pytest.mark.parametrize("text,expected", [
