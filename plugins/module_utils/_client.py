@@ -227,13 +227,15 @@ class AtlassianClient(object):
     """HTTP client bound to one base URL and one set of credentials.
 
     ``auth`` is either ``("basic", username, token)``, ``("bearer", token)`` or
-    None. ``sleep``, ``clock`` and ``rand`` are injectable so that tests never
+    None. ``auth_headers`` are more credentials (an API key header): like
+    Authorization they go to the client's own host only and are redacted.
+    ``sleep``, ``clock`` and ``rand`` are injectable so that tests never
     sleep for real.
     """
 
     def __init__(self, base_url, auth=None, timeout=30, validate_certs=True, ca_path=None,
                  retries=5, retry_max_delay=60.0, retry_base_delay=1.0, max_retry_after=900.0,
-                 user_agent=USER_AGENT, extra_headers=None, on_retry=None,
+                 user_agent=USER_AGENT, extra_headers=None, on_retry=None, auth_headers=None,
                  sleep=time.sleep, clock=time.monotonic, rand=random.random, session=None):
         if not HAS_REQUESTS:
             raise AtlassianError("The Python library 'requests' is required.")
@@ -265,6 +267,8 @@ class AtlassianClient(object):
                 self._secrets.append(auth[1])
             else:
                 raise AtlassianError("Unknown authentication scheme %r" % (auth[0],))
+        self._auth_headers = dict(auth_headers or {})
+        self._secrets.extend(value for value in self._auth_headers.values() if value)
         self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self._session_headers = {
             "User-Agent": user_agent,
@@ -307,8 +311,10 @@ class AtlassianClient(object):
 
     def headers_for(self, url, headers=None):
         merged = dict(headers or {})
-        if self._auth_header and self.is_own_host(url):
-            merged["Authorization"] = self._auth_header
+        if self.is_own_host(url):
+            if self._auth_header:
+                merged["Authorization"] = self._auth_header
+            merged.update(self._auth_headers)
         return merged
 
     def redact(self, text):

@@ -166,9 +166,9 @@ class DataCenterBackup(object):
                 return self._join(running, triggered=False, how="Confluence refused another site backup (HTTP 409 "
                                   "\"%s\"); joined job %s, started by this account." % (said, running["id"]))
             active = [dc.job_view(raw) for raw in self.api.jobs(scope="site", operation="BACKUP", states=dc.ACTIVE)]
+            holders = ", ".join("job %s by %s" % (v["id"], v.get("owner") or "?") for v in active)
             self._fail("Confluence refused the site backup (HTTP 409 \"%s\")%s. Run again when it has finished." % (
-                said, (": %s is already %s" % (", ".join("job %s by %s" % (v["id"], v.get("owner") or "?")
-                                                         for v in active), "queued or running")) if active else ""),
+                said, (": %s is already queued or running" % holders) if active else ""),
                 http_status=409, status="not_started")
         jobs = [dc.job_view(raw) for raw in self.api.jobs(scope="space", operation="BACKUP", states=dc.ACTIVE)]
         for view in jobs:

@@ -69,6 +69,22 @@ ORG_CONNECTION_SPEC = dict(
     personal_access_token=dict(type="str", no_log=True),
 )
 
+# The backup endpoint of the Snapshots app (doc fragment ``snapshots_connection``). The site's options are accepted:
+# ``url`` names the Confluence site the export belongs to; the others are not used.
+SNAPSHOTS_CONNECTION_SPEC = dict(
+    _COMMON_SPEC,
+    # The web request URL is shown once, like a key: it may carry a secret in its path.
+    endpoint=dict(type="str", no_log=True, fallback=(env_fallback, ["SNAPSHOTS_BACKUP_URL"])),
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["SNAPSHOTS_API_KEY"])),
+    api_key_header=dict(type="str", default="jira-snapshots-api-key", no_log=False),
+    personal_access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_PAT"])),
+    url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
+    deployment=dict(type="str"),
+    org_id=dict(type="str"),
+    api_base_url=dict(type="str"),
+    account_id=dict(type="str"),
+)
+
 # Options of modules that download with the shared engine (doc fragment ``download``).
 DOWNLOAD_SPEC = dict(
     download_connections=dict(type="int", default=4),
@@ -85,7 +101,7 @@ class AtlassianModule(AnsibleModule):
         """``connection``: V(site) or V(org). ``datacenter``: the module talks to Confluence Data Center only."""
         self.connection = connection
         self.datacenter_only = datacenter
-        spec = dict(ORG_CONNECTION_SPEC if connection == "org" else CONNECTION_SPEC)
+        spec = dict({"org": ORG_CONNECTION_SPEC, "snapshots": SNAPSHOTS_CONNECTION_SPEC}.get(connection, CONNECTION_SPEC))
         if downloads:
             spec.update(DOWNLOAD_SPEC)
         spec.update(argument_spec or {})
@@ -95,6 +111,9 @@ class AtlassianModule(AnsibleModule):
         if connection == "site" and not self.params.get("url"):
             self.fail_json(msg="url is required: give the site's base URL, for example https://example.atlassian.net "
                                "(or set ATLASSIAN_URL).")
+        if connection == "snapshots" and not self.params.get("endpoint"):
+            self.fail_json(msg="endpoint is required: the web request URL the Snapshots app showed (once) in its "
+                               "admin tab when the API was set up (or set SNAPSHOTS_BACKUP_URL).")
         if connection == "org" and not self.params.get("org_id"):
             self.fail_json(msg="org_id is required: the organization's id, from the URL of admin.atlassian.com "
                                "(admin.atlassian.com/o/<org_id>/...), or set ATLASSIAN_ORG_ID.")
@@ -125,6 +144,11 @@ class AtlassianModule(AnsibleModule):
 
     def _auth(self):
         p = self.params
+        if self.connection == "snapshots":
+            if not p.get("api_key"):
+                self.fail_json(msg="api_key is required (or set SNAPSHOTS_API_KEY): the key created in the Snapshots "
+                                   "app's API settings.")
+            return ("bearer", p["personal_access_token"]) if p.get("personal_access_token") else None
         if self.datacenter and p.get("personal_access_token"):
             return ("bearer", p["personal_access_token"])
         if not p.get("username") or not p.get("api_token"):
@@ -143,15 +167,22 @@ class AtlassianModule(AnsibleModule):
         if self._client is not None:
             return self._client
         p = self.params
-        base_url = p["api_base_url"] if self.connection == "org" else p["url"]
+        base_url = {"org": p.get("api_base_url"), "snapshots": p.get("endpoint")}.get(self.connection, p.get("url"))
+        # Warnings are not masked by no_log: the Snapshots endpoint (a secret URL) is named by its host only.
+        shown = base_url
+        if self.connection == "snapshots":
+            shown = "(the endpoint on %s)" % "/".join(base_url.split("/")[:3])
         if base_url.lower().startswith("http://") and not self.datacenter:
             self.warn("%s %s uses plain http://: credentials and backups travel unencrypted. "
-                      "Atlassian Cloud is served over https://." % (
-                          "api_base_url" if self.connection == "org" else "url", base_url))
+                      "Atlassian Cloud and its apps are served over https://." % (
+                          {"org": "api_base_url", "snapshots": "endpoint"}.get(self.connection, "url"), shown))
         auth = self._auth()
         if not p["validate_certs"]:
             self.warn("validate_certs is false: the TLS certificate of %s is not checked, so anyone on the path "
-                      "could read the API token. Prefer ca_path with your CA bundle." % base_url)
+                      "could read the API token. Prefer ca_path with your CA bundle." % shown)
+        if self.connection == "snapshots":
+            overrides = dict(overrides)
+            overrides.setdefault("auth_headers", {p["api_key_header"]: p["api_key"]})
         if self.connection == "org" and p.get("account_id"):
             overrides = dict(overrides)
             overrides.setdefault("extra_headers", {"X-Atl-Account-Id": p["account_id"]})

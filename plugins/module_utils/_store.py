@@ -230,11 +230,11 @@ class BackupFolder(object):
             counter += 1
         return final
 
-    def save(self, downloader, source, base, identity, manifest, full=False, now=None):
+    def save(self, downloader, source, base, identity, manifest, full=False, now=None, first=None):
         """Download ``source`` as ``<base>.zip``, verified (size, sha256, zip), then write its sidecars.
 
-        ``manifest`` holds what the caller knows of the backup; the file's facts are added. Returns the result
-        fields of the download.
+        ``manifest`` holds what the caller knows of the backup; the file's facts are added. ``first`` is an answer
+        already open that carries the file (see ``Downloader.download``). Returns the result fields of the download.
         """
         final = self.free_path(base)
         entries = {}
@@ -242,7 +242,7 @@ class BackupFolder(object):
         def verify(part):
             entries["count"] = verify_zip(part, full=full)
 
-        info = downloader.download(source, final, identity=identity, resume=True, verify=verify)
+        info = downloader.download(source, final, identity=identity, resume=True, verify=verify, first=first)
         record = dict(manifest)
         record.update({
             "format": MANIFEST_FORMAT,

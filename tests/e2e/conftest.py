@@ -41,6 +41,9 @@ DC_USER = "jdoe"
 DC_USER_PASSWORD = "CANARY-pw-jdoe-5e1f9c3a"
 DC_PAT = "CANARY-pat-9d1e5c7a3f2b4e6081"
 DC_CONTEXT = "/confluence"
+# The Snapshots app (snapshots.py): a canary API key, and the secret token in its web request URL's path.
+SNAP_KEY = "CANARY-snapkey-41c8e2a7d95b"
+SNAP_URL_TOKEN = "CANARYurltok7e3d90"
 
 
 def Emulator(workdir, tls=False):
@@ -50,7 +53,9 @@ def Emulator(workdir, tls=False):
                                      "dc_users": {DC_ADMIN: DC_PASSWORD, DC_USER: DC_USER_PASSWORD},
                                      "dc_pats": {DC_PAT: DC_ADMIN}, "dc_job_polls": 2,
                                      "dc_space_permissions": {DC_USER: ["DOC", "TEAM"]},
-                                     "dc_backup_size": 2 * 1024 * 1024 + 77}, tls=tls)
+                                     "dc_backup_size": 2 * 1024 * 1024 + 77,
+                                     "snapshots_api_keys": [SNAP_KEY], "snapshots_endpoint_token": SNAP_URL_TOKEN},
+                           tls=tls)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +194,7 @@ def secret_forms(user=CANARY_USER, token=CANARY_TOKEN):
     forms = []
     for name, secret in ((user, token), (DC_ADMIN, DC_PASSWORD), (DC_USER, DC_USER_PASSWORD)):
         forms += [secret, base64.b64encode(("%s:%s" % (name, secret)).encode()).decode()]
-    return forms + [DC_PAT]
+    return forms + [DC_PAT, SNAP_KEY, SNAP_URL_TOKEN]
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,8 @@ from conftest import (
     DC_PAT,
     DC_USER_PASSWORD,
     ORG_API_PREFIX,
+    SNAP_KEY,
+    SNAP_URL_TOKEN,
 )
 from test_datacenter import make_backup_zip
 
@@ -38,7 +40,8 @@ EXAMPLE_DC_SITES = ("https://wiki.example.com/confluence", "https://wiki-staging
 EXAMPLE_BACKUPS = "/srv/backups"
 # Vault variables of the examples -> the environment variable that holds the canary secret.
 VAULT_VARIABLES = {"vault_confluence_api_token": "ATLASSIAN_API_TOKEN", "vault_confluence_pat": "EXAMPLE_DC_PAT",
-                   "vault_confluence_password": "EXAMPLE_DC_PASSWORD", "vault_jdoe_password": "EXAMPLE_DC_USER_PASSWORD"}
+                   "vault_confluence_password": "EXAMPLE_DC_PASSWORD", "vault_jdoe_password": "EXAMPLE_DC_USER_PASSWORD",
+                   "vault_snapshots_backup_url": "SNAPSHOTS_BACKUP_URL", "vault_snapshots_api_key": "SNAPSHOTS_API_KEY"}
 # Backups the restore examples name, made before they run (kind of backup for each).
 EXAMPLE_SRC = {"confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip": ("all", None),
                "confluence-dc/confluence-wiki.example.com-space-DOC-20261122T020304Z.zip": ("space", "DOC")}
@@ -79,25 +82,30 @@ def run_plays(plays, emulator, tmp_path):
                ANSIBLE_CALLBACK_RESULT_FORMAT="json",
                ATLASSIAN_URL=emulator.url, ATLASSIAN_USERNAME=CANARY_USER, ATLASSIAN_API_TOKEN=CANARY_TOKEN,
                ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX, EXAMPLE_DC_PAT=DC_PAT,
-               EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD)
+               EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD, SNAPSHOTS_API_KEY=SNAP_KEY,
+               SNAPSHOTS_BACKUP_URL="%s/snapshots/api/backup/%s" % (emulator.url, SNAP_URL_TOKEN))
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                            str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
-    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD):
+    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD, SNAP_KEY, SNAP_URL_TOKEN):
         assert secret not in proc.stdout
     return proc
 
 
-def prepare_data_center(module, emulator, backups):
-    """What the Data Center examples refer to: backups on disk, a file in the restore folder, job 42."""
+def prepare_examples(module, emulator, backups):
+    """What the examples refer to: backups on disk, a file in the restore folder, job 42, a CSV of spaces."""
     if module == "confluence_restore":
         for name, (export_type, space) in EXAMPLE_SRC.items():
             path = os.path.join(backups, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             make_backup_zip(path, export_type=export_type, space_key=space)
         emulator.dc_restore_file(scope="SPACE", name="Confluence-space-export-DOC.zip", kind="space")
+    if module == "snapshots_export":
+        os.makedirs(backups, exist_ok=True)
+        with open(os.path.join(backups, "snapshots-spaces.csv"), "w") as handle:
+            handle.write("space key\nDOC\nTEAM\n")
     if module in ("confluence_job", "confluence_job_info"):
         for number in range(42):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
@@ -107,8 +115,8 @@ def prepare_data_center(module, emulator, backups):
 def test_examples_run_as_written(module, emulator, tmp_path):
     # A service that finishes its jobs at once, so examples with real poll intervals need not wait.
     emulator.reset(org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
-                   dc_job_polls=0)
+                   dc_job_polls=0, snapshots_task_polls=0)
     backups = str(tmp_path / "srv-backups")
-    prepare_data_center(module, emulator, backups)
+    prepare_examples(module, emulator, backups)
     run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path)
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module

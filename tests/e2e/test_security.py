@@ -76,6 +76,7 @@ def test_secrets_as_options_work_and_stay_hidden(emulator, run_playbook, dest):
 NOT_SECRETS = {
     "space_keys": "Confluence space keys (DOC, TEAM) are names, shown in every space's URL",
     "space_key": "a Confluence space key, a name",
+    "api_key_header": "the name of the header that carries the key, not the key",
 }
 
 
@@ -85,6 +86,7 @@ def test_every_secret_looking_option_has_no_log(module):
     from ansible_collections.atlassian_ops.backup.plugins.module_utils import _module
     mod = importlib.import_module("ansible_collections.atlassian_ops.backup.plugins.modules.%s" % module)
     spec = dict(_module.CONNECTION_SPEC, **_module.ORG_CONNECTION_SPEC)
+    spec.update(_module.SNAPSHOTS_CONNECTION_SPEC)
     spec.update(_module.DOWNLOAD_SPEC)
     spec.update(getattr(mod, "ARGUMENT_SPEC", {}))
     secretish = [name for name in spec if any(w in name for w in ("token", "password", "secret", "key"))]

@@ -93,26 +93,32 @@ class Downloader(object):
         self.checkpoint_interval = float(checkpoint_interval)
         self.sync_interval = float(sync_interval)
 
-    def download(self, source, final_path, identity=None, resume=True, verify=None, deadline=None):
+    def download(self, source, final_path, identity=None, resume=True, verify=None, deadline=None, first=None):
         """Return a dict: path, size, sha256, attempts, resumed_from, seconds, bytes_per_second, ...
 
         ``identity`` names what is being downloaded (for example the server's
         file name): a ``.part`` left by another download is never resumed.
         ``verify(part_path)`` may raise :class:`VerificationError`.
+        ``first`` is an answer already open that carries the file (the reply to a POST): it is read as one stream,
+        verified and renamed like any download, and never asked for again (a break fails the download, with no
+        partial file kept); ``source`` then only names it in messages.
         """
         directory = os.path.dirname(os.path.abspath(final_path))
         if not os.path.isdir(directory):
             raise DownloadError("The destination folder %s does not exist." % directory)
         part, state_path = part_paths(final_path)
         job = _Job(self, source, part, state_path, identity, deadline)
+        job.replayable = first is None
         fd = None
         try:
             fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o600)
             os.fchmod(fd, 0o600)
             job.fd = fd
-            state = _read_state(state_path) if resume else None
+            state = _read_state(state_path) if resume and first is None else None
             outcome = None
-            if state and state.get("identity") == identity:
+            if first is not None:
+                outcome = _Stream(job).run(0, hashlib.sha256(), None, None, first=first)
+            elif state and state.get("identity") == identity:
                 if state.get("mode") == "ranges":
                     outcome = _Ranged.resume(job, state)
                 else:
@@ -253,6 +259,7 @@ class _Job(object):
         self.lock = threading.Lock()
         self.bytes_kept = None
         self.last_open_error = None
+        self.replayable = True
 
     def clock(self):
         return self.dl.clock()

@@ -78,6 +78,10 @@ class _Stream(object):
                         last_error, job.part), job.safe_url, resumable=True)
             before = self.offset
             try:
+                if response is None and not job.replayable:
+                    raise DownloadError("The answer of %s broke off after %d bytes (%s); it cannot be asked for "
+                                        "again. Nothing was kept; run the task again." % (
+                                            job.safe_url, self.offset, last_error), job.safe_url)
                 if response is None:
                     headers = {}
                     if self.offset > 0:

@@ -14,8 +14,10 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     from atlassian_emulator.datacenter import DataCenterApi
     from atlassian_emulator.obm import ObmApi
     from atlassian_emulator.org_backup import OrgBackupApi
+    from atlassian_emulator.snapshots import SnapshotsApi
     emulator = Emulator(config, host=host, ssl_context=ssl_context)
     emulator.apis.append(ObmApi(emulator))
     emulator.apis.append(OrgBackupApi(emulator))
     emulator.apis.append(DataCenterApi(emulator))
+    emulator.apis.append(SnapshotsApi(emulator))
     return emulator

@@ -113,6 +113,21 @@ DEFAULT_CONFIG = {
     "dc_restore_outcome": "FINISHED",  # FINISHED | FAILED: how a restore of a matching file ends
     "dc_restore_error": "Restore failed: an unexpected error occurred while importing the backup",
     "dc_refuse_chunked_uploads": False,  # True: 411 to chunked request bodies, as many reverse proxies do
+    # The backup API of the Confluence app Snapshots, RadBee (snapshots.py). Its fields are undocumented: three shapes.
+    "snapshots_shape": "a",            # a: 202 + taskId + poll + downloadUrl | b: links/state + 302 to media | file: zip
+    "snapshots_path": "/snapshots/api/backup/{token}",   # the "web request URL" the app shows once (on the site port)
+    "snapshots_endpoint_token": "f3a9c1e5b2d4",
+    "snapshots_key_header": "jira-snapshots-api-key",
+    "snapshots_api_keys": ["snap-key-0123456789abcdef"],
+    "snapshots_require_pat": False,    # True: Authorization: Bearer <one of snapshots_pats> too (DC 9.x style)
+    "snapshots_pats": [],
+    "snapshots_spaces": ["DOC", "TEAM", "ARCHIVE", "HR"],
+    "snapshots_task_polls": 2,         # answered status GETs before a task ends (None: 0)
+    "snapshots_never_finish": False,   # True: tasks stay running forever
+    "snapshots_fail": False,           # True: tasks end FAILED / "error" (shape file: 500)
+    "snapshots_fail_message": "Export failed: the Snapshots database is being migrated",
+    "snapshots_site": "example.atlassian.net",
+    "snapshots_zip_size": 64 * 1024,   # bytes of history.bin in each export
 }
 
 FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json", "redirect", "endless")

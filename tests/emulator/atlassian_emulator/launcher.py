@@ -80,6 +80,10 @@ class EmulatorProcess(object):
         """Place a file in the Data Center restore folder (``POST /_emulator/dc/restore-file``)."""
         return self.control("dc/restore-file", body)
 
+    def snapshots_task(self, **body):
+        """Place a task of the Snapshots app's backup API (``POST /_emulator/snapshots/task``)."""
+        return self.control("snapshots/task", body)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()

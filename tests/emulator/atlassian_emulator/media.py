@@ -70,7 +70,8 @@ def media_routes(em):
         entry = {"path": request.path, "authorization": "Authorization" in request.headers,
                  "range": request.headers.get("Range"), "if_range": request.headers.get("If-Range"),
                  "status": None, "bytes_sent": 0, "peer_port": peer[1] if peer else None,
-                 "started": time.monotonic(), "finished": None}
+                 "started": time.monotonic(), "finished": None,
+                 "header_names": sorted(name.lower() for name in request.headers)}
         em.media_log.append(entry)
         reason = em.check_media_token(file_id, request.query.get("token", ""))
         if reason is not None:

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The backup API of the Confluence app Snapshots (RadBee): the request it is sent, tolerant readers of its answers.
+
+What is known (seed 004, reference section 5, docs/snapshots.md): a POST to the "web request URL" that the app's
+admin tab shows once, "with the API key as a header", and then "post -> poll task ID -> download zip"; the same page
+also says the call "returns a backup file the same way the manual flow does". The vendor documents the header
+``jira-snapshots-api-key`` for its automation endpoints, and a personal access token as Bearer on Data Center 9.x.
+Nothing documents the fields. So every reader here accepts the plausible variants and quotes the body (redacted)
+when none fits:
+
+* the answer to the POST is the zip itself (``application/zip``, ``application/octet-stream``, an attachment, or
+  bytes that start like a zip), or a task: an id under ``taskId``, ``id``, ``task_id``, ``jobId``, ``job_id``; a
+  status URL in ``Location`` or in the body (``statusUrl``, ``status_url``, ``pollUrl``, ``links.status``...);
+* a status is read in any case and spelling (``COMPLETED``, ``done``, ``In progress``...);
+* the download is a URL in the status body (``downloadUrl``, ``url``, ``result.file``, ``links.download``...),
+  relative or absolute, or the status URL itself once it answers the zip.
+
+No Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_limited
+
+try:
+    from urllib.parse import urljoin
+except ImportError:  # pragma: no cover
+    from urlparse import urljoin  # type: ignore
+
+MAX_BODY = 1024 * 1024
+DONE, RUNNING, FAILED = "done", "running", "failed"
+_DONE = ("COMPLETED", "COMPLETE", "DONE", "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "FINISHED", "READY", "OK")
+_FAILED = ("FAILED", "FAILURE", "ERROR", "ERRORED", "CANCELLED", "CANCELED", "ABORTED", "REJECTED", "EXPIRED")
+ID_KEYS = ("taskId", "task_id", "taskID", "id", "jobId", "job_id")
+STATUS_URL_KEYS = ("statusUrl", "status_url", "statusURL", "pollUrl", "poll_url", "links.status", "links.self",
+                   "_links.status", "_links.status.href", "_links.self.href", "href")
+STATUS_KEYS = ("status", "state", "taskStatus", "task_status")
+DOWNLOAD_KEYS = ("downloadUrl", "download_url", "downloadURL", "fileUrl", "file_url", "url", "result.url",
+                 "result.file", "result.downloadUrl", "result.download_url", "links.download", "_links.download",
+                 "_links.download.href", "file")
+MESSAGE_KEYS = ("error", "message", "errorMessage", "error_message", "reason", "detail", "error_description")
+PROGRESS_KEYS = ("progress", "percent", "percentage", "percentComplete")
+_ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
+
+
+class SnapshotsApiError(AtlassianError):
+    """An answer that fits none of the shapes the module knows (its body quoted, redacted)."""
+
+
+def field(obj, *names):
+    for name in names:
+        value = obj
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value not in (None, "") and not isinstance(value, (dict, list)):
+            return value
+    return None
+
+
+def normalize_status(value):
+    """DONE, FAILED or RUNNING (any other word, or none, is still running)."""
+    text = re.sub(r"[\s\-]+", "_", str(value or "").strip()).upper()
+    if text in _DONE:
+        return DONE
+    if text in _FAILED:
+        return FAILED
+    return RUNNING
+
+
+def carries_file(response):
+    """Whether an answer is the export itself rather than JSON about it."""
+    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    disposition = (response.headers.get("Content-Disposition") or "").lower()
+    return kind in _ZIP_TYPES or kind.endswith("+zip") or "attachment" in disposition
+
+
+class SnapshotsApi(object):
+    """The endpoint of one site's Snapshots app; the client's credentials go to its host only."""
+
+    def __init__(self, client, endpoint):
+        self.client = client
+        self.endpoint = endpoint
+
+    def _json(self, response, what):
+        text = read_limited(response, MAX_BODY, self.client.secrets)
+        if text[:2] == "PK":
+            raise SnapshotsApiError("%s answered a zip without saying so (Content-Type %s)." % (
+                what, response.headers.get("Content-Type") or "none"))
+        try:
+            return json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise SnapshotsApiError("%s answered HTTP %s with a body that is neither JSON nor a zip: %s" % (
+                what, response.status_code, self.client.redact(clip(text))))
+
+    def start(self, spaces):
+        """POST the export. ``spaces``: a list of keys, or None for every space.
+
+        Returns ``("file", response)`` when the answer carries the export, else ``("task", task)`` with
+        ``task = {"id", "status_url", "status", "raw"}``.
+        """
+        body = {"spaceKeys": list(spaces)} if spaces else {}
+        response = self.client.request("POST", self.endpoint, json=body, stream=True,
+                                       headers={"Content-Type": "application/json", "Accept": "application/json, */*"})
+        if carries_file(response):
+            return "file", response
+        doc = self._json(response, "POST %s" % self.client.redact(self.endpoint))
+        location = response.headers.get("Location")
+        task = self.read_task(doc, location, self.endpoint)
+        if task["status_url"] is None:
+            raise SnapshotsApiError("The Snapshots endpoint accepted the export (HTTP %s) but its answer names no "
+                                    "status URL to follow (no Location header; none of %s in the body): %s" % (
+                                        response.status_code, ", ".join(STATUS_URL_KEYS[:5]),
+                                        self.client.redact(clip(json.dumps(doc)))))
+        return "task", task
+
+    @staticmethod
+    def read_task(doc, location, base):
+        doc = doc if isinstance(doc, dict) else {}
+        url = location or field(doc, *STATUS_URL_KEYS)
+        return {"id": field(doc, *ID_KEYS), "status_url": urljoin(base, str(url)) if url else None,
+                "status": field(doc, *STATUS_KEYS), "raw": doc}
+
+    def poll(self, status_url):
+        """One look at the task: ``{"state", "status", "progress", "message", "download_url", "raw"}``."""
+        response = self.client.request("GET", status_url, stream=True, headers={"Accept": "application/json, */*"})
+        if carries_file(response):
+            response.close()
+            return {"state": DONE, "status": "file", "progress": 100, "message": None, "download_url": status_url,
+                    "raw": None}
+        doc = self._json(response, "GET %s" % self.client.redact(status_url))
+        if not isinstance(doc, dict):
+            raise SnapshotsApiError("The task's status is not a JSON object: %s" % self.client.redact(
+                clip(json.dumps(doc))))
+        status = field(doc, *STATUS_KEYS)
+        url = field(doc, *DOWNLOAD_KEYS)
+        if url is not None and url == status_url:
+            url = None
+        state = normalize_status(status)
+        if status is None and url is not None:
+            state = DONE  # no status word at all, but a file to fetch
+        progress = field(doc, *PROGRESS_KEYS)
+        return {"state": state, "status": status, "progress": progress,
+                "message": field(doc, *MESSAGE_KEYS) if state == FAILED else None,
+                "download_url": urljoin(status_url, str(url)) if url else None, "raw": doc}
+
+    def describe(self, view):
+        text = str(view.get("status") or "no status")
+        if view.get("progress") not in (None, ""):
+            text += " (%s %%)" % view["progress"]
+        if view.get("message"):
+            text += ": %s" % view["message"]
+        return text

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Snapshots app export workflow: space selection, then post -> poll the task -> download the zip.
+
+No Ansible imports. Fails with :class:`TaskFailed`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+from datetime import datetime
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_snapshots as snap
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import clip
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
+    UTC,
+    BackupFolder,
+    backup_basename,
+    site_label,
+)
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+    DONE,
+    FAILED,
+    RUNNING,
+    JobFailed,
+    WaitTimeout,
+    poll_until,
+)
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
+PRODUCT = "snapshots"
+HEADER_WORDS = ("key", "keys", "space", "spaces", "space key", "space keys", "spacekey", "space_key", "spacekeys")
+MAX_CSV_BYTES = 10 * 1024 * 1024
+
+
+def read_space_csv(path):
+    """The space keys of a one-column CSV, in order. Every problem is reported with its line; raises TaskFailed.
+
+    A first line that is a header (``key``, ``space key``...) is skipped, and so are blank lines.
+    """
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CSV_BYTES + 1)
+    except (IOError, OSError) as exc:
+        raise TaskFailed("spaces_csv %s cannot be read: %s. Nothing was sent." % (path, exc.strerror or exc))
+    if len(raw) > MAX_CSV_BYTES:
+        raise TaskFailed("spaces_csv %s is larger than 10 MiB; a list of space keys is much smaller. Nothing was "
+                         "sent." % path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TaskFailed("spaces_csv %s is not UTF-8 text (%s). Nothing was sent." % (path, exc))
+    problems, keys, seen = [], [], {}
+    for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        cells = [cell.strip() for cell in row]
+        values = [cell for cell in cells if cell]
+        if not values:
+            continue
+        if len(values) > 1:
+            problems.append("line %d has %d values (%s); one column of space keys is expected" % (
+                number, len(values), ", ".join(values[:4])))
+            continue
+        key = values[0]
+        if not keys and not problems and not seen and key.lower() in HEADER_WORDS:
+            continue  # a header line
+        if not valid_space_key(key):
+            problems.append("line %d: %r is not a space key" % (number, key[:60]))
+            continue
+        folded = key.upper()
+        if folded in seen:
+            problems.append("line %d: %s repeats line %d" % (number, key, seen[folded]))
+            continue
+        seen[folded] = number
+        keys.append(key)
+    if problems:
+        raise TaskFailed("spaces_csv %s is not a list of space keys: %s. Nothing was sent." % (
+            path, "; ".join(problems[:20]) + ("; and %d more" % (len(problems) - 20) if len(problems) > 20 else "")))
+    if not keys:
+        raise TaskFailed("spaces_csv %s holds no space key (it is empty, or only a header). Nothing was sent; use "
+                         "spaces: all to export every space." % path)
+    return keys
+
+
+class SnapshotsExport(object):
+    """One run of ``snapshots_export``. ``params``: endpoint, url (the Confluence site the export belongs to, or
+    None), spaces (a list, or None for all), dest, max_age (seconds or None), wait, wait_timeout, poll_interval,
+    check_mode."""
+
+    def __init__(self, params, client, now=None, log=None, collection_version=None):
+        self.p = params
+        self.client = client
+        self.api = snap.SnapshotsApi(client, params["endpoint"])
+        self.now = now or (lambda: datetime.now(UTC))
+        self.log = log or (lambda msg: None)
+        parts = urlsplit(params["endpoint"])
+        self.site = params.get("url") or "%s://%s" % (parts.scheme, parts.netloc)
+        self.label = site_label(self.site)
+        self.spaces = sorted(params["spaces"], key=str.upper) if params.get("spaces") else None
+        self.collection_version = collection_version
+        self.folder = BackupFolder(params.get("dest"), PRODUCT, self.label, accepts=self._same_selection, log=self.log)
+        self.result = dict(changed=False, path=None, sha256=None, size=None, spaces=self.spaces or "all",
+                           task_id=None, status=None, manifest_path=None, checksum_path=None)
+
+    def _same_selection(self, manifest):
+        return manifest.get("spaces") == (self.spaces or "all")
+
+    def _fail(self, msg, **fields):
+        data = dict(self.result)
+        data.update(fields)
+        raise TaskFailed(msg, **data)
+
+    def _what(self):
+        return "the Snapshots export of %s (%s)" % (
+            self.label, "every space" if not self.spaces else "spaces " + ", ".join(self.spaces))
+
+    def run(self):
+        p = self.p
+        fresh = self.folder.fresh(p.get("max_age"), self.now())
+        if fresh is not None:
+            self.result.update(self.folder.describe(fresh))
+            self.result.pop("backup_id", None)
+            self.result.pop("backup_time", None)
+            self.result.pop("file_name", None)
+            self.result.update(task_id=fresh.get("task_id"), status="complete",
+                               msg="%s already holds a verified %s from %s, younger than max_age (%s); nothing "
+                                   "to do." % (p["dest"], self._what()[4:], fresh.get("backup_time"),
+                                               p["max_age_text"]))
+            return self.result
+        if p["check_mode"]:
+            self.result.update(changed=True, would_export=True,
+                               msg="Check mode: would ask the Snapshots app for %s and download it to %s. Nothing "
+                                   "was sent." % (self._what()[4:], p["dest"]))
+            return self.result
+        kind, answer = self.api.start(self.spaces)
+        self.result["changed"] = True
+        if kind == "file":
+            self.result["status"] = "complete"
+            return self._save(first=answer, how="The Snapshots app answered the export itself.")
+        self.result.update(task_id=answer["id"], status=snap.normalize_status(answer["status"]))
+        how = "Started %s (task %s)." % (self._what(), answer["id"] or "without an id")
+        if not p["wait"]:
+            self.result["msg"] = how + " Not waiting (wait: false)."
+            return self.result
+        final = self._wait(answer, how)
+        return self._save(source=final["download_url"], how=how)
+
+    def _wait(self, task, how):
+        p = self.p
+
+        def classify(view):
+            return {snap.DONE: DONE, snap.FAILED: FAILED}.get(view["state"], RUNNING)
+
+        def on_poll(view, elapsed):
+            self.result["status"] = view["state"]
+            self.log("snapshots task %s: %s after %d s" % (task["id"], self.api.describe(view), elapsed))
+
+        try:
+            final, elapsed, _polls = poll_until(lambda: self.api.poll(task["status_url"]), classify,
+                                                p["wait_timeout"], p["poll_interval"], clock=self.client.clock,
+                                                sleep=self.client.sleep, on_poll=on_poll,
+                                                describe=self.api.describe)
+        except JobFailed as exc:
+            last = exc.last or {}
+            self._fail("%s The Snapshots app reported the task as %s: %s. Nothing was downloaded." % (
+                how, last.get("status") or "failed", ("\"%s\"" % last["message"]) if last.get("message")
+                else "it gave no reason"), status="failed", export_seconds=round(exc.elapsed or 0, 3))
+        except WaitTimeout as exc:
+            self._fail("%s Gave up waiting after wait_timeout (%s): %s Nothing was downloaded; the app may still "
+                       "finish it." % (how, p["wait_timeout_text"], exc.message), status="running",
+                       export_seconds=round(exc.elapsed or 0, 3))
+        self.result["export_seconds"] = round(elapsed, 3)
+        if not final.get("download_url"):
+            self._fail("%s The task is %s but its status names no file to download: %s" % (
+                how, final.get("status"), self.client.redact(clip(json.dumps(final.get("raw"))))),
+                status="failed")
+        return final
+
+    def _save(self, how, source=None, first=None):
+        p = self.p
+        manifest = {
+            "product": PRODUCT,
+            "site": self.site,
+            "site_label": self.label,
+            "endpoint_host": urlsplit(p["endpoint"]).netloc,
+            "spaces": self.spaces or "all",
+            "task_id": self.result.get("task_id"),
+            "backup_id": "snapshots/%s" % (self.result.get("task_id") or "direct"),
+            "backup_time": None,
+            "collection_version": self.collection_version,
+        }
+        now = self.now()
+        manifest["backup_time"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        downloader = Downloader(self.client, connections=1)
+        base = backup_basename(PRODUCT, self.site, now)
+        saved = self.folder.save(downloader, source or p["endpoint"], base, manifest["backup_id"], manifest,
+                                 full=True, now=self.now, first=first)
+        self.result.update(path=saved["path"], size=saved["size"], sha256=saved["sha256"],
+                           manifest_path=saved["manifest_path"], checksum_path=saved["checksum_path"],
+                           download_seconds=saved["download_seconds"], status="complete")
+        self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, every zip member checked)." % (
+            saved["size"], saved["path"], saved["sha256"])
+        return self.result
