@@ -10,12 +10,14 @@ also says the call "returns a backup file the same way the manual flow does". Th
 Nothing documents the fields. So every reader here accepts the plausible variants and quotes the body (redacted)
 when none fits:
 
-* the answer to the POST is the zip itself (``application/zip``, ``application/octet-stream``, an attachment, or
-  bytes that start like a zip), or a task: an id under ``taskId``, ``id``, ``task_id``, ``jobId``, ``job_id``; a
-  status URL in ``Location`` or in the body (``statusUrl``, ``status_url``, ``pollUrl``, ``links.status``...);
+* the answer to the POST is the zip itself (``application/zip``, ``application/octet-stream``, an attachment), or
+  a task: an id under ``taskId``, ``id``, ``task_id``, ``jobId``, ``job_id``; a status URL in ``Location`` (also
+  of a 3xx) or in the body (``statusUrl``, ``status_url``, ``pollUrl``, ``links.status``...); or a finished
+  export: a download URL in the body;
 * a status is read in any case and spelling (``COMPLETED``, ``done``, ``In progress``...);
 * the download is a URL in the status body (``downloadUrl``, ``url``, ``result.file``, ``links.download``...),
-  relative or absolute, or the status URL itself once it answers the zip.
+  relative or absolute, the ``Location`` of a 3xx from the status URL, or the status URL itself once it answers
+  the zip.
 
 No Ansible imports.
 """
@@ -35,6 +37,9 @@ except ImportError:  # pragma: no cover
     from urlparse import urljoin  # type: ignore
 
 MAX_BODY = 1024 * 1024
+REDIRECTS = (301, 302, 303, 307, 308)
+# Bytes as they are on the server: a zip sent gzip-encoded would otherwise be saved still encoded.
+HEADERS = {"Accept": "application/json, */*", "Accept-Encoding": "identity"}
 DONE, RUNNING, FAILED = "done", "running", "failed"
 _DONE = ("COMPLETED", "COMPLETE", "DONE", "SUCCESS", "SUCCEEDED", "SUCCESSFUL", "FINISHED", "READY", "OK")
 _FAILED = ("FAILED", "FAILURE", "ERROR", "ERRORED", "CANCELLED", "CANCELED", "ABORTED", "REJECTED", "EXPIRED")
@@ -106,13 +111,25 @@ class SnapshotsApi(object):
         ``task = {"id", "status_url", "status", "raw"}``.
         """
         body = {"spaceKeys": list(spaces)} if spaces else {}
-        response = self.client.request("POST", self.endpoint, json=body, stream=True,
-                                       headers={"Content-Type": "application/json", "Accept": "application/json, */*"})
+        headers = dict(HEADERS, **{"Content-Type": "application/json"})
+        response = self.client.request("POST", self.endpoint, json=body, stream=True, headers=headers,
+                                       expected=tuple(range(200, 300)) + REDIRECTS)
+        if response.status_code in REDIRECTS:
+            location = response.headers.get("Location")
+            response.close()
+            if not location:
+                raise SnapshotsApiError("The Snapshots endpoint answered HTTP %s without a Location." % response.status_code)
+            return "task", {"id": None, "status_url": urljoin(self.endpoint, location), "status": None, "raw": {}}
         if carries_file(response):
             return "file", response
-        doc = self._json(response, "POST %s" % self.client.redact(self.endpoint))
+        doc = self._json(response, "POST (the endpoint)")
         location = response.headers.get("Location")
         task = self.read_task(doc, location, self.endpoint)
+        download = field(doc, *DOWNLOAD_KEYS) if isinstance(doc, dict) else None
+        if task["status_url"] is None and download is not None:
+            task.update(download_url=urljoin(self.endpoint, str(download)),
+                        status=task["status"] or "COMPLETED")
+            return "done", task
         if task["status_url"] is None:
             raise SnapshotsApiError("The Snapshots endpoint accepted the export (HTTP %s) but its answer names no "
                                     "status URL to follow (no Location header; none of %s in the body): %s" % (
@@ -129,12 +146,17 @@ class SnapshotsApi(object):
 
     def poll(self, status_url):
         """One look at the task: ``{"state", "status", "progress", "message", "download_url", "raw"}``."""
-        response = self.client.request("GET", status_url, stream=True, headers={"Accept": "application/json, */*"})
+        response = self.client.request("GET", status_url, stream=True, headers=dict(HEADERS),
+                                       expected=tuple(range(200, 300)) + REDIRECTS)
+        if response.status_code in REDIRECTS and response.headers.get("Location"):
+            response.close()
+            return {"state": DONE, "status": "redirect", "progress": 100, "message": None,
+                    "download_url": urljoin(status_url, response.headers["Location"]), "raw": None}
         if carries_file(response):
             response.close()
             return {"state": DONE, "status": "file", "progress": 100, "message": None, "download_url": status_url,
                     "raw": None}
-        doc = self._json(response, "GET %s" % self.client.redact(status_url))
+        doc = self._json(response, "GET (the task's status)")
         if not isinstance(doc, dict):
             raise SnapshotsApiError("The task's status is not a JSON object: %s" % self.client.redact(
                 clip(json.dumps(doc))))

@@ -235,7 +235,7 @@ class AtlassianClient(object):
 
     def __init__(self, base_url, auth=None, timeout=30, validate_certs=True, ca_path=None,
                  retries=5, retry_max_delay=60.0, retry_base_delay=1.0, max_retry_after=900.0,
-                 user_agent=USER_AGENT, extra_headers=None, on_retry=None, auth_headers=None,
+                 user_agent=USER_AGENT, extra_headers=None, on_retry=None, auth_headers=None, secret_strings=(),
                  sleep=time.sleep, clock=time.monotonic, rand=random.random, session=None):
         if not HAS_REQUESTS:
             raise AtlassianError("The Python library 'requests' is required.")
@@ -269,6 +269,8 @@ class AtlassianClient(object):
                 raise AtlassianError("Unknown authentication scheme %r" % (auth[0],))
         self._auth_headers = dict(auth_headers or {})
         self._secrets.extend(value for value in self._auth_headers.values() if value)
+        # Longest first, so that a secret URL is redacted whole before its path is.
+        self._secrets.extend(sorted((s for s in secret_strings if s), key=len, reverse=True))
         self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self._session_headers = {
             "User-Agent": user_agent,

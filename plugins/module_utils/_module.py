@@ -17,6 +17,11 @@ import errno
 import os
 import traceback
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import OrgBackupApi
@@ -85,6 +90,12 @@ SNAPSHOTS_CONNECTION_SPEC = dict(
     account_id=dict(type="str"),
 )
 
+# A module that talks to no service (``connection="local"``): the options of a site and of the organization API are
+# accepted and not used (no environment fallbacks, no defaults), so that one module_defaults for
+# group/atlassian_ops.backup.atlassian serves it too. The module documents them as not used.
+LOCAL_SPEC = dict((name, dict((key, value) for key, value in option.items() if key in ("type", "no_log")))
+                  for name, option in dict(CONNECTION_SPEC, **ORG_CONNECTION_SPEC).items())
+
 # Options of modules that download with the shared engine (doc fragment ``download``).
 DOWNLOAD_SPEC = dict(
     download_connections=dict(type="int", default=4),
@@ -98,15 +109,19 @@ class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
 
     def __init__(self, argument_spec=None, downloads=False, connection="site", datacenter=False, **kwargs):
-        """``connection``: V(site) or V(org). ``datacenter``: the module talks to Confluence Data Center only."""
+        """``connection``: V(site), V(org), V(snapshots), or V(local) for a module that talks to no service (the
+        connection options accepted and not used, see LOCAL_SPEC; no client, no ``requests`` needed, no
+        ``http_retries`` in its result).
+        ``datacenter``: the module talks to Confluence Data Center only."""
         self.connection = connection
         self.datacenter_only = datacenter
-        spec = dict({"org": ORG_CONNECTION_SPEC, "snapshots": SNAPSHOTS_CONNECTION_SPEC}.get(connection, CONNECTION_SPEC))
+        spec = dict({"org": ORG_CONNECTION_SPEC, "snapshots": SNAPSHOTS_CONNECTION_SPEC, "local": LOCAL_SPEC}.get(
+            connection, CONNECTION_SPEC))
         if downloads:
             spec.update(DOWNLOAD_SPEC)
         spec.update(argument_spec or {})
         super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
+        if not HAS_REQUESTS and connection != "local":
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if connection == "site" and not self.params.get("url"):
             self.fail_json(msg="url is required: give the site's base URL, for example https://example.atlassian.net "
@@ -132,8 +147,10 @@ class AtlassianModule(AnsibleModule):
     def _on_retry(self, entry):
         self._retry_count += 1
         if self._retry_count <= MAX_RETRY_WARNINGS:
+            # Warnings are not masked by no_log: a URL under the Snapshots endpoint (a secret) is named by its host.
+            url = entry["url"] if self.connection != "snapshots" else "a URL on %s" % _host_of(entry["url"])
             self.warn("Retrying %s %s (attempt %d) in %.1f s after %s." % (
-                entry["method"], entry["url"], entry["attempt"], entry["delay"], entry["reason"]))
+                entry["method"], url, entry["attempt"], entry["delay"], entry["reason"]))
         elif self._retry_count == MAX_RETRY_WARNINGS + 1:
             self.warn("More retries follow; their count is in the result as http_retries.")
 
@@ -148,6 +165,14 @@ class AtlassianModule(AnsibleModule):
             if not p.get("api_key"):
                 self.fail_json(msg="api_key is required (or set SNAPSHOTS_API_KEY): the key created in the Snapshots "
                                    "app's API settings.")
+            for name in ("api_key", "personal_access_token", "endpoint"):
+                # A secret copied with a line break (a YAML block scalar) would be quoted by requests' header check,
+                # where no redaction finds it: strip the ends, refuse what is left (without quoting it).
+                value = (p.get(name) or "").strip()
+                if any(ord(char) < 32 or char == " " for char in value):
+                    self.fail_json(msg="%s holds spaces or control characters (a line break?); fix the value. It is "
+                                       "not shown here because it is a secret." % name)
+                p[name] = value or None
             return ("bearer", p["personal_access_token"]) if p.get("personal_access_token") else None
         if self.datacenter and p.get("personal_access_token"):
             return ("bearer", p["personal_access_token"])
@@ -167,22 +192,26 @@ class AtlassianModule(AnsibleModule):
         if self._client is not None:
             return self._client
         p = self.params
+        auth = self._auth()
         base_url = {"org": p.get("api_base_url"), "snapshots": p.get("endpoint")}.get(self.connection, p.get("url"))
         # Warnings are not masked by no_log: the Snapshots endpoint (a secret URL) is named by its host only.
         shown = base_url
         if self.connection == "snapshots":
-            shown = "(the endpoint on %s)" % "/".join(base_url.split("/")[:3])
+            shown = "(the endpoint on %s)" % _host_of(base_url)
         if base_url.lower().startswith("http://") and not self.datacenter:
             self.warn("%s %s uses plain http://: credentials and backups travel unencrypted. "
                       "Atlassian Cloud and its apps are served over https://." % (
                           {"org": "api_base_url", "snapshots": "endpoint"}.get(self.connection, "url"), shown))
-        auth = self._auth()
         if not p["validate_certs"]:
             self.warn("validate_certs is false: the TLS certificate of %s is not checked, so anyone on the path "
                       "could read the API token. Prefer ca_path with your CA bundle." % shown)
         if self.connection == "snapshots":
             overrides = dict(overrides)
             overrides.setdefault("auth_headers", {p["api_key_header"]: p["api_key"]})
+            # The web request URL is a secret too: redact it, and its path, wherever the client quotes a text.
+            path = urlsplit(p["endpoint"]).path.rstrip("/")
+            overrides.setdefault("secret_strings", [p["endpoint"]] + ([path] if len(path) > 1 else []) +
+                                 [seg for seg in path.split("/") if len(seg) >= 12])
         if self.connection == "org" and p.get("account_id"):
             overrides = dict(overrides)
             overrides.setdefault("extra_headers", {"X-Atl-Account-Id": p["account_id"]})
@@ -212,6 +241,8 @@ class AtlassianModule(AnsibleModule):
         result["http_retries"] = self._retry_count
         if isinstance(exc, AtlassianApiError):
             hint = api_error_hint(exc, "datacenter" if self.datacenter else self.connection)
+            if self.connection == "snapshots" and exc.url:
+                exc.url = "a URL on %s" % _host_of(exc.url)
             result.update(exc.to_dict())
             msg = "Failed to %s: HTTP %s%s from %s %s." % (
                 action, exc.status, (" " + exc.reason) if exc.reason else "", exc.method, exc.url)
@@ -229,12 +260,14 @@ class AtlassianModule(AnsibleModule):
         elif isinstance(exc, AtlassianConnectionError):
             result.update(exc.to_dict())
             msg = "Failed to %s: %s. Check %s, DNS, proxies and TLS (validate_certs, ca_path)." % (
-                action, exc.message, "api_base_url" if self.connection == "org" else "url")
+                action, exc.message, {"org": "api_base_url", "snapshots": "endpoint"}.get(self.connection, "url"))
         else:
             result.update(exc.to_dict() if hasattr(exc, "to_dict") else {})
             msg = "Failed to %s: %s" % (action, getattr(exc, "message", str(exc)))
         if self._client is not None:
             msg = self._client.redact(msg)
+        if self.connection == "snapshots" and result.get("url") and not str(result["url"]).startswith("a URL on"):
+            result["url"] = "a URL on %s" % _host_of(result["url"])
         self.fail_json(msg=msg, **result)
 
     def run_guarded(self, func, action):
@@ -244,7 +277,8 @@ class AtlassianModule(AnsibleModule):
         except TaskFailed as exc:
             fields = dict(exc.fields)
             fields.pop("msg", None)
-            fields["http_retries"] = self._retry_count
+            if self.connection != "local":
+                fields["http_retries"] = self._retry_count
             msg = self._client.redact(exc.msg) if self._client is not None else exc.msg
             self.fail_json(msg=msg, **fields)
         except AtlassianError as exc:
@@ -304,6 +338,8 @@ def api_error_hint(exc, connection="site"):
         return org_api_error_hint(exc)
     if connection == "datacenter":
         return datacenter_api_error_hint(exc)
+    if connection == "snapshots":
+        return snapshots_api_error_hint(exc)
     if exc.status == 401:
         return ("The credentials were refused: check username (the account's e-mail address) and api_token "
                 "(a classic, unscoped API token that has not expired).")
@@ -316,6 +352,25 @@ def api_error_hint(exc, connection="site"):
     if exc.status in (502, 503, 504):
         return "The service is unavailable; run again later."
     return ""
+
+
+def snapshots_api_error_hint(exc):
+    if exc.status in (401, 403):
+        return ("The Snapshots app refused the credentials: check api_key (the key the app's API settings showed "
+                "once), api_key_header, and on Confluence Data Center 9.x personal_access_token.")
+    if exc.status == 404:
+        return ("Check endpoint: it must be the web request URL the Snapshots app's API settings showed, as it was "
+                "shown; enabling the API again gives a new one.")
+    if exc.status == 429:
+        return "The app kept rate-limiting after all retries; run again later or raise retries."
+    if exc.status in (502, 503, 504):
+        return "The app is unavailable; run again later."
+    return ""
+
+
+def _host_of(url):
+    parts = urlsplit(url or "")
+    return "%s%s" % (parts.hostname or "?", (":%d" % parts.port) if parts.port else "")
 
 
 def datacenter_api_error_hint(exc):
@@ -402,7 +457,8 @@ def run_module(argument_spec, run, action, connection="site", wait=False, durati
     if prepare is not None:
         prepare(module, params)
     result = module.run_guarded(lambda mod: run(mod, params), action)
-    result["http_retries"] = module.http_retries
+    if connection != "local":
+        result["http_retries"] = module.http_retries
     module.exit_json(**result)
 
 

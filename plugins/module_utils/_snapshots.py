@@ -11,13 +11,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
+import hashlib
 import io
 import json
 from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_snapshots as snap
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import clip
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
     UTC,
     BackupFolder,
@@ -41,7 +42,10 @@ except ImportError:  # pragma: no cover
     from urlparse import urlsplit  # type: ignore
 
 PRODUCT = "snapshots"
+# A first line like these (not in capitals: KEY or SPACE could be real space keys) is a header.
 HEADER_WORDS = ("key", "keys", "space", "spaces", "space key", "space keys", "spacekey", "space_key", "spacekeys")
+# The result's status for the task's state.
+STATUS = {snap.DONE: "complete", snap.RUNNING: "running", snap.FAILED: "failed"}
 MAX_CSV_BYTES = 10 * 1024 * 1024
 
 
@@ -63,7 +67,16 @@ def read_space_csv(path):
     except UnicodeDecodeError as exc:
         raise TaskFailed("spaces_csv %s is not UTF-8 text (%s). Nothing was sent." % (path, exc))
     problems, keys, seen = [], [], {}
-    for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise TaskFailed("spaces_csv %s cannot be read as CSV at line %d: %s. Nothing was sent." % (
+                path, reader.line_num, exc))
+        number = reader.line_num
         cells = [cell.strip() for cell in row]
         values = [cell for cell in cells if cell]
         if not values:
@@ -73,7 +86,7 @@ def read_space_csv(path):
                 number, len(values), ", ".join(values[:4])))
             continue
         key = values[0]
-        if not keys and not problems and not seen and key.lower() in HEADER_WORDS:
+        if not keys and not problems and not seen and key != key.upper() and key.lower() in HEADER_WORDS:
             continue  # a header line
         if not valid_space_key(key):
             problems.append("line %d: %r is not a space key" % (number, key[:60]))
@@ -105,16 +118,26 @@ class SnapshotsExport(object):
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
         parts = urlsplit(params["endpoint"])
-        self.site = params.get("url") or "%s://%s" % (parts.scheme, parts.netloc)
+        self.site = params.get("url") or "%s://%s" % (parts.scheme, self._endpoint_host(parts))
         self.label = site_label(self.site)
         self.spaces = sorted(params["spaces"], key=str.upper) if params.get("spaces") else None
         self.collection_version = collection_version
+        # Which endpoint an export came from, without writing the secret URL down.
+        self.fingerprint = hashlib.sha256(params["endpoint"].encode("utf-8")).hexdigest()[:16]
         self.folder = BackupFolder(params.get("dest"), PRODUCT, self.label, accepts=self._same_selection, log=self.log)
         self.result = dict(changed=False, path=None, sha256=None, size=None, spaces=self.spaces or "all",
                            task_id=None, status=None, manifest_path=None, checksum_path=None)
 
+    def _endpoint_host(self, parts=None):
+        parts = parts or urlsplit(self.p["endpoint"])
+        return "%s%s" % (parts.hostname or "", (":%d" % parts.port) if parts.port else "")
+
     def _same_selection(self, manifest):
-        return manifest.get("spaces") == (self.spaces or "all")
+        """An export of the same endpoint (by fingerprint: the URL is a secret) and the same spaces."""
+        spaces = manifest.get("spaces")
+        same = (spaces == "all" if not self.spaces else
+                isinstance(spaces, list) and sorted(k.upper() for k in spaces) == [k.upper() for k in self.spaces])
+        return same and manifest.get("endpoint_fingerprint") == self.fingerprint
 
     def _fail(self, msg, **fields):
         data = dict(self.result)
@@ -145,16 +168,27 @@ class SnapshotsExport(object):
             return self.result
         kind, answer = self.api.start(self.spaces)
         self.result["changed"] = True
-        if kind == "file":
-            self.result["status"] = "complete"
-            return self._save(first=answer, how="The Snapshots app answered the export itself.")
-        self.result.update(task_id=answer["id"], status=snap.normalize_status(answer["status"]))
-        how = "Started %s (task %s)." % (self._what(), answer["id"] or "without an id")
-        if not p["wait"]:
-            self.result["msg"] = how + " Not waiting (wait: false)."
-            return self.result
-        final = self._wait(answer, how)
-        return self._save(source=final["download_url"], how=how)
+        try:
+            if kind == "file":
+                self.result["status"] = "complete"
+                return self._save(first=answer, how="The Snapshots app answered the export itself.")
+            self.result.update(task_id=str(answer["id"]) if answer["id"] is not None else None,
+                               status=STATUS[snap.normalize_status(answer["status"])])
+            how = "Started %s (task %s)." % (self._what(), answer["id"] or "without an id")
+            if kind == "done":
+                return self._save(source=answer["download_url"], how=how + " The app answered it ready.")
+            if not p["wait"]:
+                self.result["msg"] = how + (" Not waiting (wait: false). The API has no documented way to collect "
+                                            "this export later: the next run asks for a new one.")
+                return self.result
+            final = self._wait(answer, how)
+            return self._save(source=final["download_url"], how=how)
+        except AtlassianError as exc:
+            # After the POST: the result says an export was asked for, and which.
+            fields = exc.to_dict()
+            if "url" in fields:
+                fields["url"] = "a URL on %s" % urlsplit(fields["url"] or "").netloc.rpartition("@")[2]
+            self._fail("The export was asked for, then: %s" % exc.message, **fields)
 
     def _wait(self, task, how):
         p = self.p
@@ -163,7 +197,7 @@ class SnapshotsExport(object):
             return {snap.DONE: DONE, snap.FAILED: FAILED}.get(view["state"], RUNNING)
 
         def on_poll(view, elapsed):
-            self.result["status"] = view["state"]
+            self.result["status"] = STATUS[view["state"]]
             self.log("snapshots task %s: %s after %d s" % (task["id"], self.api.describe(view), elapsed))
 
         try:
@@ -193,7 +227,8 @@ class SnapshotsExport(object):
             "product": PRODUCT,
             "site": self.site,
             "site_label": self.label,
-            "endpoint_host": urlsplit(p["endpoint"]).netloc,
+            "endpoint_host": self._endpoint_host(),
+            "endpoint_fingerprint": self.fingerprint,
             "spaces": self.spaces or "all",
             "task_id": self.result.get("task_id"),
             "backup_id": "snapshots/%s" % (self.result.get("task_id") or "direct"),
@@ -204,8 +239,9 @@ class SnapshotsExport(object):
         manifest["backup_time"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         downloader = Downloader(self.client, connections=1)
         base = backup_basename(PRODUCT, self.site, now)
+        # The export cannot be asked for again by name: a failed download keeps no partial file.
         saved = self.folder.save(downloader, source or p["endpoint"], base, manifest["backup_id"], manifest,
-                                 full=True, now=self.now, first=first)
+                                 full=True, now=self.now, first=first, keep_partial=False)
         self.result.update(path=saved["path"], size=saved["size"], sha256=saved["sha256"],
                            manifest_path=saved["manifest_path"], checksum_path=saved["checksum_path"],
                            download_seconds=saved["download_seconds"], status="complete")

@@ -22,6 +22,7 @@ from datetime import datetime
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
     VerificationError,
     file_sha256,
+    part_paths,
 )
 
 MANIFEST_FORMAT = 1
@@ -230,11 +231,12 @@ class BackupFolder(object):
             counter += 1
         return final
 
-    def save(self, downloader, source, base, identity, manifest, full=False, now=None, first=None):
+    def save(self, downloader, source, base, identity, manifest, full=False, now=None, first=None, keep_partial=True):
         """Download ``source`` as ``<base>.zip``, verified (size, sha256, zip), then write its sidecars.
 
         ``manifest`` holds what the caller knows of the backup; the file's facts are added. ``first`` is an answer
-        already open that carries the file (see ``Downloader.download``). Returns the result fields of the download.
+        already open that carries the file (see ``Downloader.download``). ``keep_partial=False``: a failed download
+        leaves no partial file (for a file no later run can ask for again). Returns the result fields of the download.
         """
         final = self.free_path(base)
         entries = {}
@@ -242,7 +244,16 @@ class BackupFolder(object):
         def verify(part):
             entries["count"] = verify_zip(part, full=full)
 
-        info = downloader.download(source, final, identity=identity, resume=True, verify=verify, first=first)
+        try:
+            info = downloader.download(source, final, identity=identity, resume=True, verify=verify, first=first)
+        except Exception as exc:
+            if not keep_partial:
+                for leftover in part_paths(final):
+                    if os.path.exists(leftover):
+                        os.unlink(leftover)
+                if hasattr(exc, "resumable"):
+                    exc.resumable = False
+            raise
         record = dict(manifest)
         record.update({
             "format": MANIFEST_FORMAT,

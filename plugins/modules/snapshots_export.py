@@ -72,6 +72,8 @@ notes:
     automation endpoints, but not the fields of its requests and answers.
   - The module sends C(POST <endpoint>) with the key header and the JSON body C({"spaceKeys":[...]}) for a
     selection, or C({}) for every space. This body is an assumption.
+  - With O(wait=false) the export is asked for and not collected. The API documents no way to fetch it later, so
+    the next run asks for a new one.
   - It reads the answer as either the zip itself, or a task. A task has an id under C(taskId), C(id) or C(task_id),
     and a status URL in the C(Location) header or in the body (C(statusUrl), C(links.status)...). It polls that
     URL and reads the status in any case (C(COMPLETED), C(done), C(FAILED), C(error)...). It downloads from the URL
@@ -137,7 +139,7 @@ spaces:
   type: raw
   sample: [DOC, TEAM]
 task_id:
-  description: The id of the app's export task (null when the app answered the file at once).
+  description: The id of the app's export task, as text (null when the app answered the file at once).
   returned: always
   type: str
   sample: 4c1e7b0a-52d4-4d59-9f0e-2b8f1c3a9d77
@@ -240,6 +242,11 @@ state:
   sample: file
 """
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import check_dest, run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._snapshots import SnapshotsExport, read_space_csv
@@ -287,6 +294,11 @@ def prepare(module, params):
 
 
 def run(module, params):
+    pat, site = params.get("personal_access_token"), params.get("url")
+    if pat and site and urlsplit(site).hostname != urlsplit(params["endpoint"]).hostname:
+        module.warn("personal_access_token (or ATLASSIAN_PAT) is sent to the Snapshots endpoint's host %s, which is not "
+                    "the site's (%s). The vendor asks for a token on Confluence Data Center 9.x only; leave it unset "
+                    "otherwise." % (urlsplit(params["endpoint"]).hostname, urlsplit(site).hostname))
     return SnapshotsExport(params, module.client(), log=module.debug, collection_version=COLLECTION_VERSION).run()
 
 

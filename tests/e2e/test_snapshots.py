@@ -107,6 +107,7 @@ def test_a_wrong_key_is_a_clear_401(emulator, run_playbook, dest, shape):
     emulator.config(snapshots_shape=shape)
     run = export(run_playbook, emulator, env=env_for(emulator, key="not-the-key-000000"), dest=dest)
     assert run.result["failed"] and run.result["http_status"] == 401, run
+    assert "api_key" in run.result["msg"] and "api_key_header" in run.result["msg"], run
     assert "not-the-key-000000" not in run.output and not os.listdir(dest)
 
 
@@ -181,3 +182,17 @@ def test_the_playbook_keeps_the_confluence_backup_and_the_snapshots_export_side_
     names = sorted(os.listdir(dest))
     assert any(n.startswith("confluence-") and n.endswith(".zip") for n in names), names
     assert any(n.startswith("snapshots-") and n.endswith(".zip") for n in names), names
+
+
+def test_retry_warnings_name_the_host_only(emulator, run_playbook, dest):
+    """Warnings are not masked by no_log: a retried poll must not print the secret URL."""
+    emulator.faults({"match": "/tasks/", "status": 503, "count": 2})
+    run = export(run_playbook, emulator, dest=dest)
+    assert ok(run) and run.result["http_retries"] == 2, run
+    assert "Retrying GET a URL on 127.0.0.1:" in run.output, run.output[-2000:]
+
+
+def test_a_key_copied_with_a_line_break_is_refused_without_showing_it(emulator, run_playbook, dest):
+    run = export(run_playbook, emulator, env=env_for(emulator, key=SNAP_KEY + "\nextra"), dest=dest)
+    assert run.result["failed"] and "api_key holds spaces or control characters" in run.result["msg"], run
+    assert not snapshots(emulator)["requests"]

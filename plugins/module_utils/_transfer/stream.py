@@ -78,10 +78,6 @@ class _Stream(object):
                         last_error, job.part), job.safe_url, resumable=True)
             before = self.offset
             try:
-                if response is None and not job.replayable:
-                    raise DownloadError("The answer of %s broke off after %d bytes (%s); it cannot be asked for "
-                                        "again. Nothing was kept; run the task again." % (
-                                            job.safe_url, self.offset, last_error), job.safe_url)
                 if response is None:
                     headers = {}
                     if self.offset > 0:
@@ -96,6 +92,11 @@ class _Stream(object):
                 break
             except _Retryable as exc:
                 last_error = exc.reason
+                if not job.replayable:
+                    # An answer already open (the reply to a POST) cannot be asked for again: no wait, no retry.
+                    raise DownloadError("The answer of %s broke off after %d bytes (%s); it cannot be asked for "
+                                        "again. Nothing was kept; run the task again." % (
+                                            job.safe_url, self.offset, last_error), job.safe_url)
                 if exc.restart:
                     self._restart()
                 job.add_transferred(max(0, self.offset - before))
@@ -126,7 +127,7 @@ class _Stream(object):
                 return
             # The server does not know that range any more: start over.
             raise _Retryable("HTTP 416 for a resume at %d" % self.offset, 0, restart=True)
-        if status not in (200, 206):
+        if status not in (200, 206) and (job.replayable or not 200 <= status < 300):
             job.classify(response)
         if status == 206:
             rng = parse_content_range(response.headers.get("Content-Range"))

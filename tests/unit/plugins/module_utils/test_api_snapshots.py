@@ -141,3 +141,37 @@ def test_a_missing_or_binary_csv_is_refused(tmp_path):
     path.write_bytes(b"\xff\xfe\x00D\x00O")
     with pytest.raises(TaskFailed, match="not UTF-8"):
         read_space_csv(str(path))
+
+
+@responses.activate
+def test_a_redirect_from_the_post_is_the_status_url_and_from_the_status_the_download():
+    responses.add(responses.POST, ENDPOINT, status=303, headers={"Location": "/api/tasks/9"})
+    kind, task = snap.SnapshotsApi(client(), ENDPOINT).start(None)
+    assert kind == "task" and task["status_url"] == "https://snapshots.example.test/api/tasks/9"
+    responses.add(responses.GET, task["status_url"], status=302, headers={"Location": "https://storage.example.net/z"})
+    view = snap.SnapshotsApi(client(), ENDPOINT).poll(task["status_url"])
+    assert view["state"] == snap.DONE and view["download_url"] == "https://storage.example.net/z"
+    assert responses.calls[0].request.headers["Accept-Encoding"] == "identity"
+
+
+@responses.activate
+def test_a_post_that_answers_a_ready_export_goes_straight_to_the_download():
+    responses.add(responses.POST, ENDPOINT, json={"status": "COMPLETED", "downloadUrl": "/files/1.zip"})
+    kind, task = snap.SnapshotsApi(client(), ENDPOINT).start(["DOC"])
+    assert kind == "done" and task["download_url"] == "https://snapshots.example.test/files/1.zip"
+
+
+def test_capital_header_words_are_space_keys_and_lines_are_physical(tmp_path):
+    assert read_space_csv(write(tmp_path, "KEY\nDOC\n")) == ["KEY", "DOC"]
+    with pytest.raises(TaskFailed, match="line 3: 'TE AM' is not a space key"):
+        read_space_csv(write(tmp_path, '"DOC\n"\nTE AM\n'))
+
+
+def test_a_csv_the_csv_module_cannot_read_is_refused_with_its_line(tmp_path):
+    import csv
+    old = csv.field_size_limit(64)
+    try:
+        with pytest.raises(TaskFailed, match="cannot be read as CSV at line 2"):
+            read_space_csv(write(tmp_path, "DOC\n%s\n" % ("A" * 100)))
+    finally:
+        csv.field_size_limit(old)
