@@ -86,6 +86,8 @@ test: sanity lint docs-lint changelog-lint build fidelity-venv
 bench: stage fidelity-venv
 	FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python benchmarks/download_bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/upload_bench.py $(UPLOAD_BENCH_ARGS)
+	$(BIN)/python benchmarks/verify_bench.py $(VERIFY_BENCH_ARGS)
+	$(BIN)/python benchmarks/prune_bench.py
 
 CHAOS_RUNS ?= 200
 CHAOS_SEED ?= 1

@@ -94,7 +94,7 @@ SNAPSHOTS_CONNECTION_SPEC = dict(
 # accepted and not used (no environment fallbacks, no defaults), so that one module_defaults for
 # group/atlassian_ops.backup.atlassian serves it too. The module documents them as not used.
 LOCAL_SPEC = dict((name, dict((key, value) for key, value in option.items() if key in ("type", "no_log")))
-                  for name, option in dict(CONNECTION_SPEC, **ORG_CONNECTION_SPEC).items())
+                  for name, option in dict(CONNECTION_SPEC, **dict(ORG_CONNECTION_SPEC, **SNAPSHOTS_CONNECTION_SPEC)).items())
 
 # Options of modules that download with the shared engine (doc fragment ``download``).
 DOWNLOAD_SPEC = dict(

@@ -37,12 +37,116 @@ def _dos_datetime(epoch):
     return dos_time, dos_date
 
 
+INVENTORY_KEYS = ("spaces", "pages", "blog_posts", "comments", "attachments")
+_PAGES = 'class="Page" package="com.atlassian.confluence.pages"'
+_BLOG = 'class="BlogPost" package="com.atlassian.confluence.pages"'
+
+
+def entities_xml(inventory, site="example.atlassian.net", seed=1):
+    """A Confluence-like entities.xml whose *current* content has the counts of ``inventory``.
+
+    The shape follows Confluence's hibernate-generic export (sources in plugins/module_utils/_inventory.py): one
+    ``<object class=... package=...>`` per row, ``<id name="id">``, ``<property name=...>``, references as a
+    property with a ``class`` and an ``<id>``. Beside the counted content it holds what a reader must NOT count:
+    historical versions (``originalVersion``, or ``originalVersionId`` for attachments), a draft and a trashed
+    (``deleted``) page, a draft blog post, a deleted attachment, and objects of other classes. ``inventory`` may
+    also give ``body_size``: the bytes of each page's body (200 by default), to make the file as large as needed.
+    """
+    counts = dict((key, int(inventory.get(key) or 0)) for key in INVENTORY_KEYS)
+    body_size = int(inventory.get("body_size", 200))
+    words = ("<p>Page %s of " + site + ": lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>")
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<hibernate-generic datetime="2026-01-01 00:00:00">']
+    add = out.append
+    next_id = [seed * 10 ** 9]
+
+    def new_id():
+        next_id[0] += 1
+        return next_id[0]
+
+    def ref(name, cls, ident):
+        return '<property name="%s" class="%s" package="com.atlassian.confluence.%s"><id name="id">%d</id></property>' % (
+            name, cls, "spaces" if cls == "Space" else "pages", ident)
+
+    def content(kind, ident, title, space, status="current", extra=""):
+        add('<object %s>\n<id name="id">%d</id>\n<property name="title"><![CDATA[%s]]></property>\n%s\n'
+            '<property name="version">1</property>\n<property name="contentStatus"><![CDATA[%s]]></property>\n'
+            '<property name="creationDate">2025-12-01 10:00:00.000</property>%s\n</object>'
+            % (kind, ident, title, ref("space", "Space", space), status, extra))
+
+    def body(owner, text_id):
+        text = (words % text_id) * (body_size // 80 + 1)
+        add('<object class="BodyContent" package="com.atlassian.confluence.core">\n<id name="id">%d</id>\n'
+            '<property name="body"><![CDATA[%s]]></property>\n%s\n<property name="bodyType">2</property>\n</object>'
+            % (new_id(), text[:body_size], ref("content", "Page", owner)))
+
+    spaces = [new_id() for _i in range(max(counts["spaces"], 1))]
+    for index, space in enumerate(spaces[:counts["spaces"]]):
+        add('<object class="Space" package="com.atlassian.confluence.spaces">\n<id name="id">%d</id>\n'
+            '<property name="name"><![CDATA[Space %d]]></property>\n<property name="key"><![CDATA[S%d]]></property>\n'
+            '<property name="spaceStatus"><![CDATA[CURRENT]]></property>\n</object>' % (space, index, index))
+        add('<object class="SpacePermission" package="com.atlassian.confluence.security">\n<id name="id">%d</id>\n'
+            '<property name="type"><![CDATA[VIEWSPACE]]></property>\n%s\n</object>' % (new_id(), ref("space", "Space", space)))
+    pages = []
+    for index in range(counts["pages"]):
+        page = new_id()
+        pages.append(page)
+        space = spaces[index % len(spaces)]
+        if index % 4 == 0:
+            # One historical version for every fourth page: a clone pointing at its current page.
+            old = new_id()
+            content(_PAGES, old, "Page %d of %s (v1)" % (index, site), space,
+                    extra="\n" + ref("originalVersion", "Page", page))
+            history = ('\n<collection name="historicalVersions" class="java.util.Collection"><element %s>'
+                       '<id name="id">%d</id></element></collection>' % (_PAGES, old))
+        else:
+            history = ""
+        content(_PAGES, page, "Page %d of %s" % (index, site), space, extra=history)
+        body(page, index)
+    if counts["pages"]:
+        content(_PAGES, new_id(), "A draft, never published", spaces[0], status="draft")
+        content(_PAGES, new_id(), "A page in the trash", spaces[0], status="deleted")
+    posts = []
+    for index in range(counts["blog_posts"]):
+        posts.append(new_id())
+        content(_BLOG, posts[-1], "Blog post %d" % index, spaces[index % len(spaces)])
+    if counts["blog_posts"]:
+        content(_BLOG, new_id(), "A draft blog post", spaces[0], status="draft")
+        content(_BLOG, new_id(), "Blog post 0 (v1)", spaces[0], extra="\n" + ref("originalVersion", "BlogPost", posts[0]))
+    owners = pages + posts or [new_id()]
+    for index in range(counts["comments"]):
+        add('<object class="Comment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n%s\n'
+            '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
+            % (new_id(), ref("containerContent", "Page", owners[index % len(owners)])))
+    attachments = []
+    for index in range(counts["attachments"]):
+        attachments.append(new_id())
+        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+            '<property name="title"><![CDATA[file-%d.png]]></property>\n%s\n<property name="version">2</property>\n'
+            '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
+            % (attachments[-1], index, ref("containerContent", "Page", owners[index % len(owners)])))
+    if counts["attachments"]:
+        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+            '<property name="title"><![CDATA[file-0.png]]></property>\n<property name="version">1</property>\n'
+            '<property name="contentStatus"><![CDATA[current]]></property>\n'
+            '<property name="originalVersionId"><![CDATA[%d]]></property>\n</object>' % (new_id(), attachments[0]))
+        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+            '<property name="title"><![CDATA[deleted.png]]></property>\n'
+            '<property name="contentStatus"><![CDATA[deleted]]></property>\n</object>' % new_id())
+    add("</hibernate-generic>")
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
 class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
     def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None,
-                 layout="flat", descriptor=None):
-        """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's)."""
+                 layout="flat", descriptor=None, inventory=None):
+        """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's).
+
+        ``inventory``: counts of current content for a realistic entities.xml (see :func:`entities_xml`), for
+        example ``{"spaces": 2, "pages": 1200, "blog_posts": 40, "comments": 300, "attachments": 500}``; None keeps
+        the small default entities.xml (and the archive's bytes) exactly as before.
+        """
         if size < MIN_SIZE:
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
         self.size = int(size)
@@ -50,6 +154,8 @@ class BackupZip(object):
         self.cache_key = (self.size, seed, int(created), site, extra_member, layout)
         if descriptor is not None:
             self.cache_key += (descriptor,)
+        if inventory is not None:
+            self.cache_key += (tuple(sorted(inventory.items())),)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
@@ -58,7 +164,8 @@ class BackupZip(object):
         self.double = memoryview(self.pattern + self.pattern)
         self.dos_time, self.dos_date = _dos_datetime(created)
         self.small = [
-            (NESTED_ENTITIES if layout == "nested" else "entities.xml", self._entities_xml(site, seed)),
+            (NESTED_ENTITIES if layout == "nested" else "entities.xml",
+             self._entities_xml(site, seed) if inventory is None else entities_xml(inventory, site, seed)),
             ("exportDescriptor.properties", descriptor.encode("utf-8") if descriptor is not None else (
                 "#Confluence site export\nexportType=all\nsource=cloud\n"
                 "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
