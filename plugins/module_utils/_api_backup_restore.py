@@ -26,7 +26,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_limited
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_json
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
 
 MAX_BODY = 4 * 1024 * 1024
@@ -239,15 +239,7 @@ class OrgBackupApi(object):
 
     # ------------------------------------------------------------ transport
     def _read(self, response):
-        text = read_limited(response, MAX_BODY, self.client.secrets)
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise OrgApiError("%s %s answered HTTP %s with a body that is not JSON: %s" % (
-                response.request.method if response.request else "", self.client.redact(response.url or ""),
-                response.status_code, self.client.redact(clip(text))))
+        return read_json(self.client, response, MAX_BODY, OrgApiError)
 
     def get(self, path, params=None, missing_ok=False):
         """GET a document; None for a 404 when ``missing_ok``."""

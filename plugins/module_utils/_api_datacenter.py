@@ -29,7 +29,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     AtlassianApiError,
     AtlassianError,
     clip,
-    read_limited,
+    read_json,
 )
 
 BASE = "rest/api/backup-restore"
@@ -160,15 +160,7 @@ class DataCenterApi(object):
         return "/".join((BASE,) + tuple(str(p).strip("/") for p in parts))
 
     def _read(self, response):
-        text = read_limited(response, MAX_BODY, self.client.secrets)
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise DcApiError("%s %s answered HTTP %s with a body that is not JSON: %s" % (
-                response.request.method if response.request else "", self.client.redact(response.url or ""),
-                response.status_code, self.client.redact(clip(text))))
+        return read_json(self.client, response, MAX_BODY, DcApiError)
 
     def _job(self, body, what):
         if not isinstance(body, dict) or body.get("id") is None:

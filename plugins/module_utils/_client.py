@@ -26,6 +26,7 @@ __metaclass__ = type
 
 import base64
 import email.utils
+import json
 import random
 import re
 import time
@@ -208,6 +209,22 @@ def excerpt(response, secrets=(), limit=BODY_EXCERPT):
     if len(text) > limit:
         text = text[:limit] + "..."
     return redact_text(text, secrets)
+
+
+def read_json(client, response, limit, error_class):
+    """The JSON document of an answer (None for an empty body), read up to ``limit`` bytes.
+
+    A body that is not JSON raises ``error_class`` quoting it, redacted with the client's secrets.
+    """
+    text = read_limited(response, limit, client.secrets)
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise error_class("%s %s answered HTTP %s with a body that is not JSON: %s" % (
+            response.request.method if response.request else "", client.redact(response.url or ""),
+            response.status_code, client.redact(clip(text))))
 
 
 def clip(text, limit=500):
