@@ -206,6 +206,22 @@ def test_max_age_rerun_sends_no_request(emulator, run_playbook, dest):
     assert other.result["changed"] is True and other.result["would_trigger"] is True, other
 
 
+def test_times_with_milliseconds_and_an_offset_are_read_as_utc(emulator, run_playbook, dest):
+    """A server that writes times like Java's SSSZ (one hour east): backup_time and the manifest's are UTC (so that
+    max_age compares like with like), the server's own text is kept beside it."""
+    emulator.config(dc_time_style="java")
+    first = backup(run_playbook, emulator, dest=dest, max_age="1h")
+    assert ok(first), first
+    server = dc(emulator)["jobs"][0]["finishProcessingTime"]
+    assert server.endswith("+0100") and "." in server
+    assert first.result["backup_time"].endswith("Z") and first.result["backup_time"][11:13] != server[11:13]
+    with open(first.result["manifest_path"]) as handle:
+        manifest = json.load(handle)
+    assert manifest["backup_time"] == first.result["backup_time"] and manifest["server_backup_time"] == server
+    again = backup(run_playbook, emulator, dest=dest, max_age="1h")
+    assert ok(again) and again.result["changed"] is False, again
+
+
 def test_check_mode_reads_only(emulator, run_playbook, dest):
     run = backup(run_playbook, emulator, dest=dest, check=True)
     assert ok(run) and run.result["would_trigger"] is True, run

@@ -106,6 +106,7 @@ DEFAULT_CONFIG = {
     "dc_restore_seconds": 2.0,
     "dc_job_polls": None,              # an int: API-made jobs run until that many GETs of /jobs or /jobs/{id}
     "dc_processing_word": "PROCESSING",  # PROCESSING (Javadoc, /jobs filter) | IN_PROGRESS (the JobDetails sample)
+    "dc_time_style": "sample",         # sample "2020-01-01T01:01:01Z" | java "2020-01-01T02:01:01.250+0100"
     "dc_backup_size": 1024 * 1024,     # bytes of each FINISHED backup's zip
     "dc_file_retention_seconds": 259200,  # backup files are deleted 72 h after creation unless kept permanently
     "dc_download_ranges": False,       # True: downloads honour Range (206)

@@ -113,9 +113,16 @@ LENGTH_REQUIRED = ("<html>\r\n<head><title>411 Length Required</title></head>\r\
                    "Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
-def iso(t):
-    """ISO 8601 UTC without milliseconds, like the JobDetails sample "2020-01-01T01:01:01Z"."""
-    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+def iso(t, style="sample"):
+    """ISO 8601 UTC without milliseconds, like the JobDetails sample "2020-01-01T01:01:01Z" (``dc_time_style``
+    "sample"), or with milliseconds and a numeric zone, like the API's ``yyyy-MM-ddTHH:mm:ss.SSSZ`` filter format
+    ("java": "2020-01-01T02:01:01.250+0100" for a server one hour east of UTC) [I: both are plausible answers]."""
+    if t is None:
+        return None
+    if style == "java":
+        local = t + 3600
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(local)) + ".%03d+0100" % (int(local * 1000) % 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def parse_date(text):
@@ -234,6 +241,9 @@ class DataCenterApi(object):
         ctx = (self.cfg.get("dc_context_path") or "").strip("/")
         return request.match_info.get("ctx", "") == (ctx + "/" if ctx else "")
 
+    def _style(self):
+        return self.cfg.get("dc_time_style") or "sample"
+
     def _word(self, state):
         return (self.cfg.get("dc_processing_word") or "PROCESSING") if state == "PROCESSING" else state
 
@@ -326,12 +336,13 @@ class DataCenterApi(object):
     def view(self, job, now):
         """JobDetails: the documented keys in the sample's order; keys without a value are left out [I]."""
         out = [("id", job["id"]), ("jobOperation", job["operation"]), ("jobScope", job["scope"]),
-               ("jobState", self._word(job["state"])), ("createTime", iso(job["created"])),
-               ("startProcessingTime", iso(job["started"])), ("finishProcessingTime", iso(job["finished"])),
-               ("cancelTime", iso(job["cancelled"])),
+               ("jobState", self._word(job["state"])), ("createTime", iso(job["created"], self._style())),
+               ("startProcessingTime", iso(job["started"], self._style())),
+               ("finishProcessingTime", iso(job["finished"], self._style())),
+               ("cancelTime", iso(job["cancelled"], self._style())),
                ("errorMessage", job["errorMessage"] if job["state"] == "FAILED" else None),
                ("owner", job["owner"]), ("cancelledBy", job["cancelledBy"]), ("fileName", job["fileName"]),
-               ("spaceKeys", ",".join(job["spaceKeys"]) or None), ("fileDeleteTime", iso(self._delete_time(job))),
+               ("spaceKeys", ",".join(job["spaceKeys"]) or None), ("fileDeleteTime", iso(self._delete_time(job), self._style())),
                ("fileExists", self.file_exists(job, now))]
         return dict((k, v) for k, v in out if v is not None)
 
@@ -360,7 +371,7 @@ class DataCenterApi(object):
 
     # ------------------------------------------------------------- restores
     def file_view(self, record):
-        return {"fileName": record["name"], "fileCreationTime": iso(record["created"]), "fileSize": record["size"],
+        return {"fileName": record["name"], "fileCreationTime": iso(record["created"], self._style()), "fileSize": record["size"],
                 "jobScope": record["scope"]}
 
     def restore_outcome(self, scope, is_zip, export_type):
