@@ -119,5 +119,6 @@ def test_redact_url_never_shows_a_token_value(secret):
     url = "https://media.example.com/file/x/binary?token=%s&client=1" % secret.replace("&", "").replace("#", "")
     redacted = redact_url(url)
     value = secret.replace("&", "").replace("#", "")
-    if len(value) >= 4 and "token=" not in value:
+    # A value made of the mask's own character ("****") cannot be told from the mask "********" by a substring.
+    if len(value) >= 4 and "token=" not in value and value.strip("*"):
         assert "token=" + value not in redacted
