@@ -211,6 +211,12 @@ def excerpt(response, secrets=(), limit=BODY_EXCERPT):
     return redact_text(text, secrets)
 
 
+def host_of(url):
+    """``host[:port]`` of a URL, without scheme, credentials or path (``?`` when it has no host)."""
+    parts = urlsplit(url or "")
+    return "%s%s" % (parts.hostname or "?", (":%d" % parts.port) if parts.port else "")
+
+
 def read_json(client, response, limit, error_class):
     """The JSON document of an answer (None for an empty body), read up to ``limit`` bytes.
 

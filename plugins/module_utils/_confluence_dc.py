@@ -134,7 +134,7 @@ class DataCenterBackup(object):
         return self._join(view, triggered=False, how="Backup job %s (%s, started by %s)." % (
             job_id, view["service_state"], view.get("owner") or "an unknown user"))
 
-    def _running_job(self, any_owner=False):
+    def _running_job(self):
         """A queued or running backup job of exactly this selection that this run may join, or None.
 
         Space backups always include attachments (seed 002), so any such job of the same spaces is the backup
@@ -145,14 +145,12 @@ class DataCenterBackup(object):
         jobs = self.api.jobs(scope=self.p["scope"], operation="BACKUP", states=dc.ACTIVE)
         for raw in jobs:
             view = dc.job_view(raw)
-            if view["state"] not in dc.ACTIVE + (dc.CANCELLING,) or view["operation"] != "backup":
-                continue
-            if view["state"] == dc.CANCELLING:
+            if view["state"] not in dc.ACTIVE or view["operation"] != "backup":
                 continue
             if self.p["scope"] == "space":
                 if sorted(set(view["space_keys"])) == self.keys:
                     return view
-            elif any_owner or (self.p.get("username") and view.get("owner") == self.p["username"]):
+            elif self.p.get("username") and view.get("owner") == self.p["username"]:
                 return view
         return None
 

@@ -36,6 +36,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     AtlassianError,
     AtlassianTimeout,
     AtlassianTlsError,
+    host_of,
 )
 
 # Options of every connection (doc fragments ``connection`` and ``org_connection``).
@@ -148,7 +149,7 @@ class AtlassianModule(AnsibleModule):
         self._retry_count += 1
         if self._retry_count <= MAX_RETRY_WARNINGS:
             # Warnings are not masked by no_log: a URL under the Snapshots endpoint (a secret) is named by its host.
-            url = entry["url"] if self.connection != "snapshots" else "a URL on %s" % _host_of(entry["url"])
+            url = entry["url"] if self.connection != "snapshots" else "a URL on %s" % host_of(entry["url"])
             self.warn("Retrying %s %s (attempt %d) in %.1f s after %s." % (
                 entry["method"], url, entry["attempt"], entry["delay"], entry["reason"]))
         elif self._retry_count == MAX_RETRY_WARNINGS + 1:
@@ -197,7 +198,7 @@ class AtlassianModule(AnsibleModule):
         # Warnings are not masked by no_log: the Snapshots endpoint (a secret URL) is named by its host only.
         shown = base_url
         if self.connection == "snapshots":
-            shown = "(the endpoint on %s)" % _host_of(base_url)
+            shown = "(the endpoint on %s)" % host_of(base_url)
         if base_url.lower().startswith("http://") and not self.datacenter:
             self.warn("%s %s uses plain http://: credentials and backups travel unencrypted. "
                       "Atlassian Cloud and its apps are served over https://." % (
@@ -242,7 +243,7 @@ class AtlassianModule(AnsibleModule):
         if isinstance(exc, AtlassianApiError):
             hint = api_error_hint(exc, "datacenter" if self.datacenter else self.connection)
             if self.connection == "snapshots" and exc.url:
-                exc.url = "a URL on %s" % _host_of(exc.url)
+                exc.url = "a URL on %s" % host_of(exc.url)
             result.update(exc.to_dict())
             msg = "Failed to %s: HTTP %s%s from %s %s." % (
                 action, exc.status, (" " + exc.reason) if exc.reason else "", exc.method, exc.url)
@@ -267,7 +268,7 @@ class AtlassianModule(AnsibleModule):
         if self._client is not None:
             msg = self._client.redact(msg)
         if self.connection == "snapshots" and result.get("url") and not str(result["url"]).startswith("a URL on"):
-            result["url"] = "a URL on %s" % _host_of(result["url"])
+            result["url"] = "a URL on %s" % host_of(result["url"])
         self.fail_json(msg=msg, **result)
 
     def run_guarded(self, func, action):
@@ -366,11 +367,6 @@ def snapshots_api_error_hint(exc):
     if exc.status in (502, 503, 504):
         return "The app is unavailable; run again later."
     return ""
-
-
-def _host_of(url):
-    parts = urlsplit(url or "")
-    return "%s%s" % (parts.hostname or "?", (":%d" % parts.port) if parts.port else "")
 
 
 def datacenter_api_error_hint(exc):

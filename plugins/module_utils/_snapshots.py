@@ -18,7 +18,7 @@ from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_snapshots as snap
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, host_of
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
     UTC,
     BackupFolder,
@@ -117,8 +117,7 @@ class SnapshotsExport(object):
         self.api = snap.SnapshotsApi(client, params["endpoint"])
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
-        parts = urlsplit(params["endpoint"])
-        self.site = params.get("url") or "%s://%s" % (parts.scheme, self._endpoint_host(parts))
+        self.site = params.get("url") or "%s://%s" % (urlsplit(params["endpoint"]).scheme, host_of(params["endpoint"]))
         self.label = site_label(self.site)
         self.spaces = sorted(params["spaces"], key=str.upper) if params.get("spaces") else None
         self.collection_version = collection_version
@@ -127,10 +126,6 @@ class SnapshotsExport(object):
         self.folder = BackupFolder(params.get("dest"), PRODUCT, self.label, accepts=self._same_selection, log=self.log)
         self.result = dict(changed=False, path=None, sha256=None, size=None, spaces=self.spaces or "all",
                            task_id=None, status=None, manifest_path=None, checksum_path=None)
-
-    def _endpoint_host(self, parts=None):
-        parts = parts or urlsplit(self.p["endpoint"])
-        return "%s%s" % (parts.hostname or "", (":%d" % parts.port) if parts.port else "")
 
     def _same_selection(self, manifest):
         """An export of the same endpoint (by fingerprint: the URL is a secret) and the same spaces."""
@@ -187,7 +182,7 @@ class SnapshotsExport(object):
             # After the POST: the result says an export was asked for, and which.
             fields = exc.to_dict()
             if "url" in fields:
-                fields["url"] = "a URL on %s" % urlsplit(fields["url"] or "").netloc.rpartition("@")[2]
+                fields["url"] = "a URL on %s" % host_of(fields["url"])
             self._fail("The export was asked for, then: %s" % exc.message, **fields)
 
     def _wait(self, task, how):
@@ -227,7 +222,7 @@ class SnapshotsExport(object):
             "product": PRODUCT,
             "site": self.site,
             "site_label": self.label,
-            "endpoint_host": self._endpoint_host(),
+            "endpoint_host": host_of(p["endpoint"]),
             "endpoint_fingerprint": self.fingerprint,
             "spaces": self.spaces or "all",
             "task_id": self.result.get("task_id"),

@@ -140,8 +140,6 @@ class Uploader(object):
         try:
             response = self.client.request("POST", target, data=body, headers=send_headers, stream=True,
                                            timeout=timeout, expected=expected)
-        except UploadError:
-            raise
         except AtlassianError as exc:
             if body.sent and body.sent < body.length and getattr(exc, "status", None) is None:
                 raise UploadError("The upload of %s stopped after %d of %d bytes: %s. Nothing was restored; run the "
