@@ -108,6 +108,17 @@ options:
         with V(0).
     type: int
     default: 1
+  objects:
+    description:
+      - Decide for a copy of the folder kept elsewhere, such as an S3 bucket prefix, by the same rule.
+      - The names of the copy's files (object keys; only the last path segment counts). The manifests are read from
+        O(path), where the caller has put the copy's C(.json) objects. A backup counts as verified in the copy when
+        its zip and its C(.sha256) file are both listed.
+      - Nothing is deleted then, in O(path) or anywhere. RV(would_delete) lists the files the copy should lose, as
+        paths under O(path) whose last segment is the object name, and RV(changed) is false. The role
+        P(atlassian_ops.backup.scheduled_backup#role) deletes them from the bucket.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -167,8 +178,9 @@ deleted:
            "/var/backups/confluence-example.atlassian.net-20261001T020000Z.zip.sha256",
            "/var/backups/confluence-example.atlassian.net-20261001T020000Z.json"]
 would_delete:
-  description: In check mode, the files a real run would delete, in the same order as RV(deleted).
-  returned: in check mode
+  description:
+    - In check mode, or with O(objects), the files a real run would delete, in the same order as RV(deleted).
+  returned: in check mode, or with O(objects)
   type: list
   elements: str
   sample: ["/var/backups/confluence-example.atlassian.net-20261001T020000Z.zip",
@@ -251,16 +263,14 @@ series:
 """
 
 import errno
-import json
 import os
 import re
-from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _retention
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import scan, wanted
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC, MANIFEST_FORMAT, site_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import site_label
 
-PART_SUFFIX = ".part"
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
     product=dict(type="str", required=True),
@@ -272,152 +282,10 @@ ARGUMENT_SPEC = dict(
     keep_monthly=dict(type="int", default=0),
     keep_yearly=dict(type="int", default=0),
     keep_last=dict(type="int", default=1),
+    objects=dict(type="list", elements="str"),
 )
 KEEP = ("keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
 _PRODUCT = re.compile(r"^[a-z0-9_]+$")
-_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
-
-
-def parse_time(text):
-    """A manifest's UTC time (``%Y-%m-%dT%H:%M:%SZ``, as ``_store.iso`` writes it), or None.
-
-    Faster than ``strptime``, which is most of the cost of reading 10,000 manifests.
-    """
-    match = _TIME.match(text) if isinstance(text, str) else None
-    if not match:
-        return None
-    try:
-        return datetime(*[int(part) for part in match.groups()], tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-class Backup(object):
-    """One manifest and the files it accounts for."""
-
-    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series")
-
-    def __init__(self, folder, name, data):
-        self.manifest_path = os.path.join(folder, name)
-        base = name[:-len(".json")]
-        self.zip_path = os.path.join(folder, base + ".zip")
-        self.sha_path = self.zip_path + ".sha256"
-        self.time = parse_time(data.get("backup_time")) or parse_time(data.get("downloaded_at"))
-        self.problem = None
-        self.series = series_of(data)
-        if data.get("file") != base + ".zip":
-            self.problem = "the manifest names %r, not %s.zip" % (data.get("file"), base)
-        elif not self.series[0]:
-            self.problem = "the manifest names no site_label"
-        elif self.time is None:
-            self.problem = "the manifest records no backup time"
-        elif data.get("verified") is False:
-            self.problem = "the manifest records a failed verification"
-        else:
-            self.problem = check_files(self.zip_path, self.sha_path, data)
-
-    @property
-    def backup_time(self):
-        return self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None
-
-    def files(self):
-        """What deleting this backup removes, in order: zip, .sha256 (each if present), manifest (always, last)."""
-        return [p for p in (self.zip_path, self.sha_path) if os.path.lexists(p)] + [self.manifest_path]
-
-
-def series_of(data):
-    """(site label, scope, sorted space keys) of a manifest: one retention series per target.
-
-    No scope (Confluence Cloud, Snapshots) counts as ``site``; a Snapshots export's ``spaces`` list counts as its
-    space keys. Values of an unexpected type are turned into text, so that they form a series of their own.
-    """
-    label = data.get("site_label")
-    label = label if isinstance(label, str) else None
-    scope = data.get("scope")
-    scope = "site" if scope is None else str(scope)
-    keys = data.get("space_keys")
-    if keys is None and isinstance(data.get("spaces"), list):
-        keys = data["spaces"]
-    if keys is None:
-        keys = []
-    elif not isinstance(keys, (list, tuple)):
-        keys = [keys]
-    return label, scope, tuple(sorted(set(str(key) for key in keys)))
-
-
-def check_files(zip_path, sha_path, data):
-    """None when the zip has the manifest's size and the .sha256 file (if any) its sha256; else what is wrong."""
-    size = data.get("size")
-    if not isinstance(size, int) or isinstance(size, bool):
-        return "the manifest records no size"
-    try:
-        actual = os.stat(zip_path).st_size
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return "the zip file is missing"
-        return "the zip file cannot be read (%s)" % (exc.strerror or exc)
-    if actual != size:
-        return "the zip file has %d bytes, the manifest records %d" % (actual, size)
-    try:
-        with open(sha_path, "rb") as handle:
-            head = handle.read(512).split()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        return "the .sha256 file cannot be read (%s)" % (exc.strerror or exc)
-    expected = str(data.get("sha256") or "").lower()
-    if not head or not expected or head[0].decode("ascii", "replace").lower() != expected:
-        return "the .sha256 file does not hold the manifest's sha256"
-    return None
-
-
-def scan(folder, product, label):
-    """(backups, unaccounted) of ``product`` (and site ``label``, if given) in ``folder``."""
-    names = os.listdir(folder)
-    prefix = product + "-"
-    site_prefix = prefix + label + "-" if label else prefix
-    backups, accounted, zips, parts = [], set(), [], []
-    for name in names:
-        if not name.startswith(prefix):
-            continue
-        if name.endswith(".zip"):
-            zips.append(name)
-        elif name.endswith(".zip" + PART_SUFFIX):
-            parts.append(name)
-        elif name.endswith(".json") and not name.endswith(".state.json"):
-            data = load_manifest(os.path.join(folder, name))
-            if data is None or data.get("product", product) != product:
-                continue
-            accounted.add(name[:-len(".json")] + ".zip")
-            if label and data.get("site_label") != label:
-                continue
-            backups.append(Backup(folder, name, data))
-    unaccounted = [dict(path=os.path.join(folder, n), reason="no manifest")
-                   for n in zips if n not in accounted and n.startswith(site_prefix)]
-    unaccounted += [dict(path=os.path.join(folder, n), reason="partial download (.part)")
-                    for n in parts if n.startswith(site_prefix)]
-    unaccounted.sort(key=lambda entry: entry["path"])
-    return backups, unaccounted
-
-
-def load_manifest(path):
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read())
-    except (OSError, IOError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        return None
-    return data
-
-
-def wanted(series, params):
-    scope, keys = series[1:]
-    if params.get("scope") and scope != params["scope"]:
-        return False
-    if params.get("space_keys") is not None and keys != tuple(sorted(set(params["space_keys"]))):
-        return False
-    return True
 
 
 def prepare(module, params):
@@ -446,7 +314,8 @@ def prepare(module, params):
 def run(module, params):
     label = prepare(module, params)
     folder = params["path"]
-    backups, unaccounted = scan(folder, params["product"], label)
+    objects = params.get("objects")
+    backups, unaccounted = scan(folder, params["product"], label, objects=objects)
     groups = {}
     for backup in backups:
         if wanted(backup.series, params):
@@ -478,8 +347,9 @@ def run(module, params):
         result["diff"] = dict(before=dict(backups=before), after=dict(backups=[p for p in before if p not in gone]),
                               before_header=folder, after_header=folder)
     planned = [path for b in doomed for path in b.files()]
-    if module.check_mode:
+    if module.check_mode or objects is not None:
         result["would_delete"] = planned
+        result["changed"] = bool(doomed) and objects is None
     else:
         failures = delete(doomed, result["deleted"])
         if failures:
@@ -487,7 +357,8 @@ def run(module, params):
             module.fail_json(msg="Could not delete %d of %d backups: %s. What was deleted is in deleted; each backup "
                                  "not fully deleted keeps its manifest." % (len(failures), len(doomed),
                                                                             "; ".join(failures)), **result)
-    result["msg"] = summary(module.check_mode, folder, doomed, planned, result)
+    result["msg"] = summary("copy" if objects is not None else "check" if module.check_mode else "run", folder, doomed,
+                            planned, result)
     left = []
     if unverified:
         left.append("%s not verified (see unverified)" % plural(len(unverified), "backup"))
@@ -518,13 +389,16 @@ def plural(count, word):
     return "%d %s%s" % (count, word, "" if count == 1 else "s")
 
 
-def summary(check_mode, folder, doomed, planned, result):
+def summary(mode, folder, doomed, planned, result):
     counts = "%s kept in %d series; %s and %s left alone" % (
         plural(len(result["kept"]), "backup"), result["series"], plural(len(result["unverified"]), "unverified backup"),
         plural(len(result["unaccounted"]), "unaccounted file"))
     if not doomed:
         return "Nothing to delete in %s: %s." % (folder, counts)
-    if check_mode:
+    if mode == "copy":
+        return "The copy should lose %s (%s, see would_delete); nothing was deleted here; %s." % (
+            plural(len(doomed), "backup"), plural(len(planned), "file"), counts)
+    if mode == "check":
         return "Check mode: would delete %s (%s) in %s; %s." % (
             plural(len(doomed), "backup"), plural(len(planned), "file"), folder, counts)
     return "Deleted %s (%s) in %s; %s." % (

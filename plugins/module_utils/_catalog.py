@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The backups of a folder as their manifests describe them: series, backup times, and the cheap check.
+
+No Ansible imports. ``backup_prune`` decides on these, ``backup_preflight`` sizes the next backup from them and
+``backup_metrics`` reports the newest one. ``objects`` describes a copy of the folder elsewhere (an S3 prefix):
+the manifests are read from the folder and the backups' files are taken as present when their names are listed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+import re
+from datetime import datetime
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC, MANIFEST_FORMAT
+
+PART_SUFFIX = ".part"
+_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
+
+
+def parse_time(text):
+    """A manifest's UTC time (``%Y-%m-%dT%H:%M:%SZ``, as ``_store.iso`` writes it), or None.
+
+    Faster than ``strptime``, which is most of the cost of reading 10,000 manifests.
+    """
+    match = _TIME.match(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    try:
+        return datetime(*[int(part) for part in match.groups()], tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class Backup(object):
+    """One manifest and the files it accounts for."""
+
+    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series", "present")
+
+    def __init__(self, folder, name, data, present=None):
+        self.present = present
+        self.manifest_path = os.path.join(folder, name)
+        base = name[:-len(".json")]
+        self.zip_path = os.path.join(folder, base + ".zip")
+        self.sha_path = self.zip_path + ".sha256"
+        self.time = parse_time(data.get("backup_time")) or parse_time(data.get("downloaded_at"))
+        self.problem = None
+        self.series = series_of(data)
+        if data.get("file") != base + ".zip":
+            self.problem = "the manifest names %r, not %s.zip" % (data.get("file"), base)
+        elif not self.series[0]:
+            self.problem = "the manifest names no site_label"
+        elif self.time is None:
+            self.problem = "the manifest records no backup time"
+        elif data.get("verified") is False:
+            self.problem = "the manifest records a failed verification"
+        elif present is not None:
+            self.problem = check_names(self.zip_path, self.sha_path, present)
+        else:
+            self.problem = check_files(self.zip_path, self.sha_path, data)
+
+    @property
+    def backup_time(self):
+        return self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None
+
+    def files(self):
+        """What deleting this backup removes, in order: zip, .sha256 (each if present), manifest (always, last)."""
+        if self.present is not None:
+            return [p for p in (self.zip_path, self.sha_path, self.manifest_path) if os.path.basename(p) in self.present]
+        return [p for p in (self.zip_path, self.sha_path) if os.path.lexists(p)] + [self.manifest_path]
+
+
+def series_of(data):
+    """(site label, scope, sorted space keys) of a manifest: one retention series per target.
+
+    No scope (Confluence Cloud, Snapshots) counts as ``site``; a Snapshots export's ``spaces`` list counts as its
+    space keys. Values of an unexpected type are turned into text, so that they form a series of their own.
+    """
+    label = data.get("site_label")
+    label = label if isinstance(label, str) else None
+    scope = data.get("scope")
+    scope = "site" if scope is None else str(scope)
+    keys = data.get("space_keys")
+    if keys is None and isinstance(data.get("spaces"), list):
+        keys = data["spaces"]
+    if keys is None:
+        keys = []
+    elif not isinstance(keys, (list, tuple)):
+        keys = [keys]
+    return label, scope, tuple(sorted(set(str(key) for key in keys)))
+
+
+def check_files(zip_path, sha_path, data):
+    """None when the zip has the manifest's size and the .sha256 file (if any) its sha256; else what is wrong."""
+    size = data.get("size")
+    if not isinstance(size, int) or isinstance(size, bool):
+        return "the manifest records no size"
+    try:
+        actual = os.stat(zip_path).st_size
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return "the zip file is missing"
+        return "the zip file cannot be read (%s)" % (exc.strerror or exc)
+    if actual != size:
+        return "the zip file has %d bytes, the manifest records %d" % (actual, size)
+    try:
+        with open(sha_path, "rb") as handle:
+            head = handle.read(512).split()
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        return "the .sha256 file cannot be read (%s)" % (exc.strerror or exc)
+    expected = str(data.get("sha256") or "").lower()
+    if not head or not expected or head[0].decode("ascii", "replace").lower() != expected:
+        return "the .sha256 file does not hold the manifest's sha256"
+    return None
+
+
+def check_names(zip_path, sha_path, present):
+    """For a copy elsewhere: None when the zip and its .sha256 file are both listed; else what is missing."""
+    for path, what in ((zip_path, "zip"), (sha_path, ".sha256")):
+        if os.path.basename(path) not in present:
+            return "the copy holds no %s object" % what
+    return None
+
+
+def scan(folder, product, label, objects=None):
+    """(backups, unaccounted) of ``product`` (and site ``label``, if given) in ``folder``.
+
+    ``objects``: the file names of a copy of the folder elsewhere. The manifests still come from ``folder``; zips
+    and ``.part`` files are looked for in ``objects``, and a backup's files count as present when listed there.
+    """
+    present = None if objects is None else frozenset(os.path.basename(name) for name in objects)
+    manifests = os.listdir(folder)
+    if present is not None:
+        manifests = [n for n in present if not n.endswith(".json")] + [n for n in manifests if n.endswith(".json")]
+    names = manifests
+    prefix = product + "-"
+    site_prefix = prefix + label + "-" if label else prefix
+    backups, accounted, zips, parts = [], set(), [], []
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        if name.endswith(".zip"):
+            zips.append(name)
+        elif name.endswith(".zip" + PART_SUFFIX):
+            parts.append(name)
+        elif name.endswith(".json") and not name.endswith(".state.json"):
+            data = load_manifest(os.path.join(folder, name))
+            if data is None or data.get("product", product) != product:
+                continue
+            accounted.add(name[:-len(".json")] + ".zip")
+            if label and data.get("site_label") != label:
+                continue
+            backups.append(Backup(folder, name, data, present))
+    unaccounted = [dict(path=os.path.join(folder, n), reason="no manifest")
+                   for n in zips if n not in accounted and n.startswith(site_prefix)]
+    unaccounted += [dict(path=os.path.join(folder, n), reason="partial download (.part)")
+                    for n in parts if n.startswith(site_prefix)]
+    unaccounted.sort(key=lambda entry: entry["path"])
+    return backups, unaccounted
+
+
+def load_manifest(path):
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
+    except (OSError, IOError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        return None
+    return data
+
+
+def wanted(series, params):
+    scope, keys = series[1:]
+    if params.get("scope") and scope != params["scope"]:
+        return False
+    if params.get("space_keys") is not None and keys != tuple(sorted(set(params["space_keys"]))):
+        return False
+    return True
