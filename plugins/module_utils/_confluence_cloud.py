@@ -395,6 +395,7 @@ class CloudBackup(object):
             "backup_time": self.result["backup_time"],
             "triggered_by_this_run": triggered,
             "start_request": self._request_record(),
+            "create_seconds": self.result.get("create_seconds"),
             "collection_version": self.collection_version,
         }
         downloader = Downloader(self.client, connections=p.get("download_connections") or 1)

@@ -267,6 +267,7 @@ class DataCenterBackup(object):
             "backup_time": iso(finished),
             "server_backup_time": view.get("finish_processing_time"),
             "triggered_by_this_run": triggered,
+            "create_seconds": self.result.get("create_seconds"),
             "collection_version": self.collection_version,
         }
         downloader = Downloader(self.client, connections=p.get("download_connections") or 1)

@@ -228,6 +228,7 @@ class SnapshotsExport(object):
             "task_id": self.result.get("task_id"),
             "backup_id": "snapshots/%s" % (self.result.get("task_id") or "direct"),
             "backup_time": None,
+            "export_seconds": self.result.get("export_seconds"),
             "collection_version": self.collection_version,
         }
         now = self.now()

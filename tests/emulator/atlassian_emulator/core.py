@@ -59,6 +59,7 @@ DEFAULT_CONFIG = {
     # not seconds, so tests do not race the wall clock.
     "stale_polls_after_trigger": 0,
     "idle_polls_after_trigger": 1,
+    "backup_inventory": None,       # counts of current content in entities.xml (zipstream.entities_xml), or None
     "zip_layout": "flat",           # flat: entities.xml at the top | nested: no top-level entities.xml
     "retention_seconds": 14 * 86400,
     "outdated_seconds": 7 * 86400,

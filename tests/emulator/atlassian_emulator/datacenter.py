@@ -359,14 +359,16 @@ class DataCenterApi(object):
         return job
 
     def zip_for(self, job):
-        key = (job["id"], job["size"], job["seed"])
+        inventory = self.em.config.get("backup_inventory")
+        key = (job["id"], job["size"], job["seed"], tuple(sorted((inventory or {}).items())))
         if key not in self._zip_cache:
             while len(self._zip_cache) >= 2:
                 self._zip_cache.pop(next(iter(self._zip_cache)))
             text = descriptor("all" if job["scope"] == "SITE" else "space", job["spaceKeys"],
                               attachments=not job["skipAttachments"])
             self._zip_cache[key] = BackupZip(job["size"], seed=job["seed"], created=int(job["finished"] or job["created"]),
-                                             site="confluence.example.com", layout="flat", descriptor=text)
+                                             site="confluence.example.com", layout="flat", descriptor=text,
+                                             inventory=inventory)
         return self._zip_cache[key]
 
     # ------------------------------------------------------------- restores

@@ -91,15 +91,16 @@ class ObmApi(object):
     def zip_for(self, backup):
         """The backup's zip: its bytes depend on when it was made, so two backups never share a sha256."""
         created = int(backup["started"] + backup["duration"])
+        inventory = self.em.config.get("backup_inventory")
         key = (backup["id"], backup["size"], backup["seed"], created, self.em.config.get("zip_extra_member"),
-               self.em.config.get("zip_layout"))
+               self.em.config.get("zip_layout"), tuple(sorted((inventory or {}).items())))
         if key not in self._zip_cache:
             if len(self._zip_cache) >= 2:
                 self._zip_cache.pop(next(iter(self._zip_cache)))
             self._zip_cache[key] = BackupZip(backup["size"], seed=backup["seed"], created=created,
                                              site=self.em.config["site_name"],
                                              extra_member=self.em.config.get("zip_extra_member"),
-                                             layout=self.em.config.get("zip_layout") or "flat")
+                                             layout=self.em.config.get("zip_layout") or "flat", inventory=inventory)
         return self._zip_cache[key]
 
     def phase(self, now=None, backup=None):
