@@ -106,6 +106,9 @@ def prepare_examples(module, emulator, backups):
         os.makedirs(backups, exist_ok=True)
         with open(os.path.join(backups, "snapshots-spaces.csv"), "w") as handle:
             handle.write("space key\nDOC\nTEAM\n")
+    if module == "backup_lock":
+        # The folder of the lock file must exist (the module never creates folders).
+        os.makedirs(os.path.join(backups, "confluence"), exist_ok=True)
     if module in ("confluence_job", "confluence_job_info"):
         for number in range(42):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
