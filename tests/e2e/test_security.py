@@ -77,6 +77,7 @@ NOT_SECRETS = {
     "space_keys": "Confluence space keys (DOC, TEAM) are names, shown in every space's URL",
     "space_key": "a Confluence space key, a name",
     "api_key_header": "the name of the header that carries the key, not the key",
+    "token": "backup_lock's lock token: a random id that names the holder of a local lock and grants no access",
 }
 
 
