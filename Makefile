@@ -10,13 +10,14 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv fidelity-venv stage demo test sanity lint docs-lint changelog-lint units e2e build bench chaos clean
+.PHONY: help venv fidelity-venv stage demo test sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
 	@echo "make test   - sanity, lint, unit and integration tests (everything CI runs)"
 	@echo "make bench  - download and upload throughput against curl (and aria2c), peak memory, resume after a kill"
 	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
+	@echo "make molecule - the role scheduled_backup's molecule scenario (converge, idempotence, verify)"
 
 $(VENV)/.installed: tests/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }
@@ -79,7 +80,11 @@ e2e: stage fidelity-venv
 	    ansible_collections/atlassian_ops/backup/tests/e2e) || exit 1; \
 	done
 
-test: sanity lint docs-lint changelog-lint build fidelity-venv
+# The role scheduled_backup on localhost against the emulator and moto (no driver, no containers).
+molecule: stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s scheduled_backup
+
+test: sanity lint docs-lint changelog-lint build fidelity-venv molecule
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 

@@ -115,7 +115,7 @@ options:
         O(path), where the caller has put the copy's C(.json) objects. A backup counts as verified in the copy when
         its zip and its C(.sha256) file are both listed.
       - Nothing is deleted then, in O(path) or anywhere. RV(would_delete) lists the files the copy should lose, as
-        paths under O(path) whose last segment is the object name, and RV(changed) is false. The role
+        paths under O(path) whose last segment is the object name, and the task reports no change. The role
         P(atlassian_ops.backup.scheduled_backup#role) deletes them from the bucket.
     type: list
     elements: str

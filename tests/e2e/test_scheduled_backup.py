@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role scheduled_backup through ansible-playbook, against the emulator and a real S3 server (issue 13).
+
+Three targets (Confluence Cloud, Data Center, Snapshots), their credentials from the environment under each
+target's prefix; S3 is moto's server on loopback (tests/tools/s3server.py). Data Center jobs end after 2 polls
+and Snapshots tasks after 2 status reads, so nothing races the wall clock.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fcntl
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import COLLECTION, DC_CONTEXT, DC_PAT, SNAP_KEY, SNAP_URL_TOKEN
+
+boto3 = pytest.importorskip("boto3")
+prometheus_parser = pytest.importorskip("prometheus_client.parser")
+
+S3_SERVER = os.path.join(COLLECTION, "tests", "tools", "s3server.py")
+FAST = {"scheduled_backup_poll_interval": "0.1", "scheduled_backup_wait_timeout": "120"}
+PLAYBOOK = [{
+    "name": "The role, its report saved even when it fails", "hosts": "localhost", "gather_facts": False,
+    "tasks": [{"name": "Run the role", "block": [
+        {"name": "Scheduled backups", "ansible.builtin.include_role": {"name": "atlassian_ops.backup.scheduled_backup"}}],
+        "always": [{"name": "Save the report", "check_mode": False, "ansible.builtin.copy": {
+            "content": "{{ scheduled_backup_report | default([]) | to_nice_json }}", "dest": "{{ result_file }}",
+            "mode": "0600"}}]}],
+}]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server on a free loopback port; waits for its ready file, not for a port."""
+    work = tmp_path_factory.mktemp("s3")
+    ready = str(work / "ready.json")
+    proc = subprocess.Popen([sys.executable, S3_SERVER, "--ready-file", ready], stdout=subprocess.DEVNULL,
+                            stderr=open(str(work / "s3.log"), "w"))
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready):
+        assert proc.poll() is None, "the S3 server stopped: %s" % (work / "s3.log").read_text()
+        assert time.monotonic() < deadline, "the S3 server did not get ready in 60 s"
+        time.sleep(0.05)
+    with open(ready) as handle:
+        endpoint = json.load(handle)["endpoint_url"]
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def s3(s3_server, tmp_path):
+    """A fresh bucket on the S3 server, and a client for it."""
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    bucket = "backups-%s" % os.path.basename(str(tmp_path)).lower().replace("_", "-")[-40:].strip("-")
+    client.create_bucket(Bucket=bucket)
+    return dict(client=client, bucket=bucket, endpoint_url=s3_server)
+
+
+def dc_url(emulator):
+    return emulator.url + DC_CONTEXT
+
+
+def snap_endpoint(emulator):
+    return "%s/snapshots/api/backup/%s" % (emulator.url, SNAP_URL_TOKEN)
+
+
+def credentials(emulator, snap_key=SNAP_KEY):
+    """Each target's secrets from the environment under its prefix; the Cloud site's from ATLASSIAN_* (conftest)."""
+    return {"SCHEDULED_BACKUP_WIKI_PERSONAL_ACCESS_TOKEN": DC_PAT,
+            "SCHEDULED_BACKUP_SNAP_ENDPOINT": snap_endpoint(emulator),
+            "SCHEDULED_BACKUP_SNAP_API_KEY": snap_key}
+
+
+def three_targets(emulator):
+    return [
+        {"name": "site-a", "type": "confluence_cloud", "url": emulator.url},
+        {"name": "wiki", "type": "confluence_datacenter", "url": dc_url(emulator), "max_age": "0"},
+        {"name": "snap", "type": "snapshots", "url": emulator.url},
+    ]
+
+
+def run_role(run_playbook, tmp_path, targets, env=None, check=False, **variables):
+    playbook = tmp_path / "scheduled.yml"
+    playbook.write_text(json.dumps(PLAYBOOK))
+    extra = dict(FAST)
+    extra.update({"scheduled_backup_targets": targets, "scheduled_backup_dest": str(tmp_path / "backups"),
+                  "scheduled_backup_textfile_dir": str(tmp_path / "textfile")})
+    extra.update(variables)
+    (tmp_path / "textfile").mkdir(exist_ok=True)
+    return run_playbook(name=str(playbook), module=None, env=env, check=check, **extra)
+
+
+def by_name(run):
+    return dict((entry["name"], entry) for entry in run.result or [])
+
+
+def families(path):
+    """{metric name: {(label items): value}} of a textfile, through the Prometheus parser."""
+    with open(path) as handle:
+        text = handle.read()
+    found = {}
+    for family in prometheus_parser.text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(metrics, name, **labels):
+    matches = [v for k, v in metrics.get(name, {}).items() if set(labels.items()) <= set(k)]
+    assert len(matches) == 1, "%s%s: %s" % (name, labels, metrics.get(name))
+    return matches[0]
+
+
+def changed_tasks(output):
+    """The names of the tasks that reported a change, for a readable assertion message."""
+    names, task = [], None
+    for text in output.splitlines():
+        if text.startswith("TASK ["):
+            task = text[len("TASK ["):].split("]")[0]
+        elif text.startswith("changed:"):
+            names.append(task)
+    return names
+
+
+def role_changes(output):
+    """The role's tasks that reported a change (the test's own "Save the report" aside)."""
+    return [name for name in changed_tasks(output) if name != "Save the report"]
+
+
+def test_one_failing_target_does_not_stop_the_others_and_fails_the_play_naming_it(emulator, run_playbook, tmp_path):
+    emulator.config(backup_inventory={"spaces": 3, "pages": 40, "blog_posts": 5, "comments": 12, "attachments": 9})
+    run = run_role(run_playbook, tmp_path, three_targets(emulator), env=credentials(emulator, snap_key="wrong-key"))
+    assert run.rc != 0, run
+    report = by_name(run)
+    assert [report[n]["status"] for n in ("site-a", "wiki", "snap")] == ["ok", "ok", "failed"], run
+    assert "1 of 3 backup targets failed:" in run.output
+    failed_line = [line for line in run.output.splitlines() if line.lstrip().startswith("snap (snapshots): failed at")]
+    assert failed_line and "api_key" in failed_line[0], run.output[-3000:]
+    for name in ("site-a", "wiki"):
+        entry = report[name]
+        assert os.path.exists(entry["path"]) and entry["verified"] == "inventory", entry
+        with open(entry["manifest_path"]) as handle:
+            manifest = json.load(handle)
+        assert manifest["inventory"]["pages"] == 40 and manifest["verified_level"] == "inventory", manifest
+        metrics = families(str(tmp_path / "textfile" / ("atlassian_backup_%s.prom" % name.replace("-", "_"))))
+        assert value(metrics, "atlassian_backup_last_run_success", target=name) == 1
+        assert value(metrics, "atlassian_backup_size_bytes", target=name) == entry["size"]
+        assert value(metrics, "atlassian_backup_inventory", target=name, kind="pages") == 40
+        assert value(metrics, "atlassian_backup_retained_copies", target=name) == 1
+    failed = families(str(tmp_path / "textfile" / "atlassian_backup_snap.prom"))
+    assert value(failed, "atlassian_backup_last_run_success", target="snap") == 0
+    assert not os.listdir(str(tmp_path / "backups" / "snap")), "a failed export leaves nothing"
+
+
+def test_a_second_run_within_max_age_changes_nothing(emulator, run_playbook, tmp_path):
+    targets = [t for t in three_targets(emulator) if t["name"] != "wiki"]
+    first = run_role(run_playbook, tmp_path, targets, env=credentials(emulator))
+    assert first.rc == 0, first
+    before = sorted(os.listdir(str(tmp_path / "backups" / "site-a")))
+    seen = len(emulator.state()["requests"])
+    second = run_role(run_playbook, tmp_path, targets, env=credentials(emulator))
+    assert second.rc == 0 and role_changes(second.output) == [], role_changes(second.output)
+    assert sorted(os.listdir(str(tmp_path / "backups" / "site-a"))) == before
+    assert [e["changed"] for e in second.result] == [False, False], second.result
+    sent = [r for r in emulator.state()["requests"][seen:] if r.get("method") not in ("GET", "HEAD")]
+    assert not sent, "a second run within max_age asks for nothing new: %s" % sent
+
+
+def test_a_target_whose_lock_another_run_holds_is_skipped_naming_the_holder(emulator, run_playbook, tmp_path):
+    locks = tmp_path / "backups" / ".locks"
+    locks.mkdir(parents=True)
+    holder = {"pid": 4242, "token": "someone-else", "owner": "scheduled_backup site-a", "host": "other-host",
+              "started": "2026-11-22T01:00:00Z", "expires": "2026-11-22T23:00:00Z"}
+    with open(str(locks / "site-a.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write(json.dumps(holder) + "\n")
+        handle.flush()
+        run = run_role(run_playbook, tmp_path, [three_targets(emulator)[0]], env=credentials(emulator))
+    assert run.rc == 0, run
+    entry = by_name(run)["site-a"]
+    assert entry["status"] == "skipped" and "4242" in entry["msg"] and "other-host" in entry["msg"], entry
+    assert not os.path.exists(str(tmp_path / "backups" / "site-a")) or not os.listdir(str(tmp_path / "backups" / "site-a"))
+
+
+def test_an_inventory_drop_fails_the_target_naming_the_counts(emulator, run_playbook, tmp_path):
+    target = [three_targets(emulator)[1]]
+    emulator.config(backup_inventory={"spaces": 4, "pages": 200, "blog_posts": 10, "comments": 50, "attachments": 30})
+    first = run_role(run_playbook, tmp_path, target, env=credentials(emulator))
+    assert first.rc == 0, first
+    emulator.config(backup_inventory={"spaces": 4, "pages": 20, "blog_posts": 10, "comments": 50, "attachments": 30})
+    second = run_role(run_playbook, tmp_path, target, env=credentials(emulator))
+    assert second.rc != 0, second
+    entry = by_name(second)["wiki"]
+    assert entry["status"] == "failed" and entry["task"] == "Verify the backup", entry
+    assert "pages" in entry["msg"] and "200" in entry["msg"] and "20" in entry["msg"], entry["msg"]
+    kept = [n for n in os.listdir(str(tmp_path / "backups" / "wiki")) if n.endswith(".zip")]
+    assert len(kept) == 2, "nothing is pruned when the new backup fails verification: %s" % kept
+
+
+def s3_vars(s3):
+    return {"scheduled_backup_s3": {"bucket": s3["bucket"], "prefix": "nightly", "endpoint_url": s3["endpoint_url"],
+                                    "region": "us-east-1", "validate_certs": False}}
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def test_the_s3_copy_is_read_back_and_a_tampered_object_is_caught(emulator, run_playbook, tmp_path, s3):
+    env = dict(credentials(emulator), **S3_ENV)
+    target = [three_targets(emulator)[0]]
+    first = run_role(run_playbook, tmp_path, target, env=env, **s3_vars(s3))
+    assert first.rc == 0, first
+    entry = by_name(first)["site-a"]
+    key = "nightly/site-a/" + os.path.basename(entry["path"])
+    assert entry["s3"] == "s3://%s/%s" % (s3["bucket"], key)
+    listed = sorted(o["Key"] for o in s3["client"].list_objects_v2(Bucket=s3["bucket"])["Contents"])
+    base = key[:-len(".zip")]
+    assert listed == sorted([key, key + ".sha256", base + ".json"]), listed
+    body = s3["client"].get_object(Bucket=s3["bucket"], Key=key)["Body"].read()
+    import hashlib
+    assert hashlib.sha256(body).hexdigest() == entry["sha256"] and len(body) == entry["size"]
+
+    second = run_role(run_playbook, tmp_path, target, env=env, **s3_vars(s3))
+    assert second.rc == 0 and role_changes(second.output) == [], role_changes(second.output)
+
+    tampered = bytearray(body)
+    tampered[len(tampered) // 2] ^= 0xFF
+    s3["client"].put_object(Bucket=s3["bucket"], Key=key, Body=bytes(tampered))
+    third = run_role(run_playbook, tmp_path, target, env=env, **s3_vars(s3))
+    assert third.rc != 0, third
+    entry = by_name(third)["site-a"]
+    assert entry["status"] == "failed" and "is not the verified backup" in entry["msg"], entry
+    assert "differs (ETag)" in entry["msg"], entry["msg"]
+    left = s3["client"].get_object(Bucket=s3["bucket"], Key=key)["Body"].read()
+    assert left == bytes(tampered), "the tampered object is left as found, for inspection"
+
+
+def test_the_bucket_gets_the_same_retention(emulator, run_playbook, tmp_path, s3):
+    """Old copies in the bucket (with their manifests) are pruned by the same rule as the folder."""
+    env = dict(credentials(emulator), **S3_ENV)
+    target = [dict(three_targets(emulator)[0], keep_daily=2, keep_weekly=0, keep_monthly=0, keep_yearly=0)]
+    label = emulator.url.split("://")[1].replace(":", "_")
+    old = []
+    for day in ("20250101", "20250102", "20250103"):
+        base = "nightly/site-a/confluence-%s-%sT020000Z" % (label, day)
+        payload = ("old backup " + day).encode()
+        import hashlib
+        digest = hashlib.sha256(payload).hexdigest()
+        manifest = {"format": 1, "product": "confluence", "site_label": label, "deployment": "cloud",
+                    "file": os.path.basename(base) + ".zip", "size": len(payload), "sha256": digest,
+                    "backup_time": "%s-%s-%sT02:00:00Z" % (day[:4], day[4:6], day[6:])}
+        s3["client"].put_object(Bucket=s3["bucket"], Key=base + ".zip", Body=payload)
+        s3["client"].put_object(Bucket=s3["bucket"], Key=base + ".zip.sha256", Body=("%s  x\n" % digest).encode())
+        s3["client"].put_object(Bucket=s3["bucket"], Key=base + ".json", Body=json.dumps(manifest).encode())
+        old.append(base)
+    run = run_role(run_playbook, tmp_path, target, env=env, **s3_vars(s3))
+    assert run.rc == 0, run
+    listed = set(o["Key"] for o in s3["client"].list_objects_v2(Bucket=s3["bucket"])["Contents"])
+    assert not any(k.startswith(old[0]) or k.startswith(old[1]) for k in listed), sorted(listed)
+    assert old[2] + ".zip" in listed, "kept: the newest day before today (keep_daily: 2)"
+    new_key = "nightly/site-a/" + os.path.basename(by_name(run)["site-a"]["path"])
+    assert new_key in listed
+
+
+def test_a_wrong_target_type_is_refused_before_any_task(emulator, run_playbook, tmp_path):
+    run = run_role(run_playbook, tmp_path, [{"name": "jira", "type": "jira_cloud"}])
+    assert run.rc != 0
+    assert "jira_cloud" in run.output and "confluence_cloud" in run.output, run.output[-2000:]
+    assert "Take the target's lock" not in run.output
+
+
+def test_the_timer_and_its_service_are_rendered_and_valid(emulator, run_playbook, tmp_path):
+    config, units, cron = tmp_path / "etc", tmp_path / "units", tmp_path / "cron"
+    units.mkdir()
+    cron.mkdir()
+    secret = "timer-test-token-5b1e"
+    targets = [{"name": "site-a", "type": "confluence_cloud", "url": "https://example.atlassian.net",
+                "api_token": secret, "username": "bot@example.com", "enabled": False}]
+    common = {"scheduled_backup_install_timer": True, "scheduled_backup_timer_activate": False,
+              "scheduled_backup_timer_config_dir": str(config), "scheduled_backup_timer_unit_dir": str(units),
+              "scheduled_backup_timer_cron_dir": str(cron)}
+    run = run_role(run_playbook, tmp_path, targets, scheduled_backup_timer_kind="systemd", **common)
+    assert run.rc == 0, run
+    env_file = config / "atlassian-backup.env"
+    assert stat.S_IMODE(os.stat(str(env_file)).st_mode) == 0o600
+    assert "SCHEDULED_BACKUP_SITE_A_API_TOKEN='%s'" % secret in env_file.read_text()
+    variables = (config / "atlassian-backup.yml").read_text()
+    assert secret not in variables and "scheduled_backup_install_timer: false" in variables
+    assert secret not in run.output
+    service, timer = (units / "atlassian-backup.service").read_text(), (units / "atlassian-backup.timer").read_text()
+    assert "Persistent=true" in timer and "RandomizedDelaySec=30m" in timer and "OnCalendar=*-*-* 02:00:00" in timer
+    assert "EnvironmentFile=%s" % env_file in service and "atlassian_ops.backup.scheduled_backup" in service
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", str(units / "atlassian-backup.service"),
+                                str(units / "atlassian-backup.timer")], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        assert check.returncode == 0, check.stdout
+
+    again = run_role(run_playbook, tmp_path, targets, scheduled_backup_timer_kind="cron", **common)
+    assert again.rc == 0, again
+    entry = (cron / "atlassian-backup").read_text()
+    line = [text for text in entry.splitlines() if text.startswith("0 2 * * * root ")]
+    assert line and ". %s" % env_file in line[0] and "atlassian_ops.backup.scheduled_backup" in line[0], entry
