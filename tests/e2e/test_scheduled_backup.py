@@ -275,6 +275,16 @@ def test_the_bucket_gets_the_same_retention(emulator, run_playbook, tmp_path, s3
     assert new_key in listed
 
 
+def test_check_mode_asks_for_nothing_and_writes_no_backup(emulator, run_playbook, tmp_path):
+    targets = [t for t in three_targets(emulator) if t["name"] != "wiki"]
+    run = run_role(run_playbook, tmp_path, targets, env=credentials(emulator), check=True)
+    assert run.rc == 0, run
+    sent = [r for r in emulator.state()["requests"] if r.get("method") not in ("GET", "HEAD")]
+    assert not sent, "check mode asks the services for nothing: %s" % sent
+    assert not os.path.exists(str(tmp_path / "backups" / "site-a")), "nor does it create the target's folder"
+    assert os.listdir(str(tmp_path / "textfile")) == [], "nor write metrics"
+
+
 def test_a_wrong_target_type_is_refused_before_any_task(emulator, run_playbook, tmp_path):
     run = run_role(run_playbook, tmp_path, [{"name": "jira", "type": "jira_cloud"}])
     assert run.rc != 0
