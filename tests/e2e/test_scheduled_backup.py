@@ -142,8 +142,16 @@ def role_changes(output):
 
 def test_one_failing_target_does_not_stop_the_others_and_fails_the_play_naming_it(emulator, run_playbook, tmp_path):
     emulator.config(backup_inventory={"spaces": 3, "pages": 40, "blog_posts": 5, "comments": 12, "attachments": 9})
-    run = run_role(run_playbook, tmp_path, three_targets(emulator), env=credentials(emulator, snap_key="wrong-key"))
+    hook = tmp_path / "notify.yml"
+    hook.write_text(json.dumps([{"name": "Keep what the hook was given", "ansible.builtin.copy": {
+        "content": "{{ {'failed': scheduled_backup_failed | map(attribute='name') | list, "
+                   "'lines': scheduled_backup_report | map(attribute='line') | list} | to_json }}",
+        "dest": str(tmp_path / "notified.json"), "mode": "0600"}}]))
+    run = run_role(run_playbook, tmp_path, three_targets(emulator), env=credentials(emulator, snap_key="wrong-key"),
+                   scheduled_backup_notify_tasks=str(hook))
     assert run.rc != 0, run
+    notified = json.loads((tmp_path / "notified.json").read_text())
+    assert notified["failed"] == ["snap"] and len(notified["lines"]) == 3, notified
     report = by_name(run)
     assert [report[n]["status"] for n in ("site-a", "wiki", "snap")] == ["ok", "ok", "failed"], run
     assert "1 of 3 backup targets failed:" in run.output
