@@ -5,7 +5,10 @@
 
 No Ansible imports. The samples describe the newest verified backup (from its manifest) and the outcome of the
 last run, so that a run that changes nothing renders the same bytes. ``previous_samples`` reads back the lines
-this module wrote, so that a failed run keeps the last success's samples.
+``render`` writes (and nothing else), so that a failed run keeps the last success's samples.
+
+A sample is ``(metric, extra labels, value)``: ``metric`` without the prefix, ``extra labels`` the label that
+metric adds to the target's (``level`` of ``verified``, ``kind`` of ``inventory``) as ``((name, value),)``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,28 +16,48 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import math
 import re
 import time
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._inventory import COUNT_NAMES
 
 PREFIX = "atlassian_backup_"
 # (name, help) in the order they are written
 METRICS = (
     ("last_run_success", "1 when the last run of the target succeeded, 0 when it failed."),
     ("last_success_timestamp_seconds", "Backup time of the newest verified backup (Unix seconds)."),
-    ("duration_seconds", "How long the newest verified backup took to create and download."),
+    ("duration_seconds", "How long the newest verified backup took to create (or export) and download."),
     ("size_bytes", "Size of the newest verified backup."),
     ("verified", "1 for the verification level recorded for the newest verified backup."),
     ("verification_ok", "1 when the newest backup's manifest records a passed verification, 0 otherwise."),
     ("inventory", "Content counted in the newest verified backup (current content only)."),
-    ("inventory_known", "1 when the newest verified backup's content could be counted, 0 otherwise."),
+    ("inventory_known", "1 when the newest verified backup's content was counted, 0 otherwise."),
     ("retained_copies", "Verified copies kept by retention."),
 )
+METRIC_NAMES = tuple(name for name, help_text in METRICS)
+# The label a metric adds to the target's labels.
+METRIC_LABEL = {"verified": "level", "inventory": "kind"}
+# Label names a caller cannot add: the target's own and those of METRIC_LABEL.
+RESERVED_LABELS = ("target", "type") + tuple(sorted(METRIC_LABEL.values()))
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_LINE = re.compile(r"^(atlassian_backup_[a-z_]+)(\{.*\})? (\S+)$")
+
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_SAMPLE = re.compile(r"^%s([a-z_]+)\{(.*)\} (\S+)$" % PREFIX)
+_COMMENT = re.compile(r"^# (HELP|TYPE) %s([a-z_]+) (.*)$" % PREFIX)
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_ESCAPED = re.compile(r"\\(.)")
+_UNESCAPE = {"\\": "\\", '"': '"', "n": "\n"}
 
 
 def escape(value):
+    """A label value in the exposition format: backslash, double quote and newline escaped."""
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def unescape(text):
+    return _ESCAPED.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(0)), text)
 
 
 def label_text(labels):
@@ -42,51 +65,93 @@ def label_text(labels):
 
 
 def number(value):
+    """A sample value as the exposition format writes it: integers as such, floats by repr, NaN and +-Inf."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    text = repr(float(value))
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    text = repr(value)
     return text[:-2] if text.endswith(".0") else text
 
 
 def epoch(text):
-    """Unix seconds of a manifest time ``YYYY-MM-DDTHH:MM:SSZ``, or None."""
+    """Unix seconds (int) of a manifest time ``YYYY-MM-DDTHH:MM:SSZ``, or None."""
+    if not isinstance(text, str) or not _TIME.match(text):
+        return None
     try:
         return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 
+def _count(value):
+    """A non-negative integer of a manifest (not a bool), or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _seconds(value):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and not math.isinf(value)
+    return value if ok and not math.isnan(value) else None
+
+
+def target_labels(target, kind, extra=None):
+    """The labels of every sample: ``target``, ``type``, then ``extra`` sorted by name. Raises ValueError."""
+    labels = [("target", str(target)), ("type", str(kind))]
+    for name in sorted(extra or {}):
+        value = extra[name]
+        if not isinstance(name, str) or not LABEL_NAME.match(name) or name.startswith("__") or name in RESERVED_LABELS:
+            raise ValueError("labels: %r is not a label name this module can add (letters, digits and _, not starting "
+                             "with a digit or __, and none of %s)." % (name, ", ".join(RESERVED_LABELS)))
+        if value is None or isinstance(value, (dict, list, tuple, set)):
+            raise ValueError("labels: the value of %s must be a string, not %r." % (name, value))
+        labels.append((name, value if isinstance(value, str) else str(value)))
+    return labels
+
+
 def backup_samples(manifest):
-    """[(metric, extra labels, value)] describing the backup of ``manifest``."""
+    """[(metric, extra labels, value)] describing the backup of ``manifest`` (a format 1 manifest)."""
     samples = []
-    when = epoch(manifest.get("backup_time")) or epoch(manifest.get("downloaded_at"))
+    when = epoch(manifest.get("backup_time"))
+    if when is None:
+        when = epoch(manifest.get("downloaded_at"))
     if when is not None:
         samples.append(("last_success_timestamp_seconds", (), when))
-    parts = [manifest.get(key) for key in ("create_seconds", "export_seconds", "download_seconds")]
-    parts = [p for p in parts if isinstance(p, (int, float)) and not isinstance(p, bool)]
+    create = _seconds(manifest.get("create_seconds"))
+    if create is None:
+        create = _seconds(manifest.get("export_seconds"))
+    parts = [p for p in (create, _seconds(manifest.get("download_seconds"))) if p is not None]
     if parts:
-        samples.append(("duration_seconds", (), round(sum(parts), 3)))
-    if isinstance(manifest.get("size"), int):
-        samples.append(("size_bytes", (), manifest["size"]))
+        total = round(sum(parts), 3)
+        samples.append(("duration_seconds", (), int(total) if float(total).is_integer() else total))
+    size = _count(manifest.get("size"))
+    if size is not None:
+        samples.append(("size_bytes", (), size))
     level = manifest.get("verified_level")
     if isinstance(level, str) and level:
         samples.append(("verified", (("level", level),), 1))
     samples.append(("verification_ok", (), 0 if manifest.get("verified") is False else 1))
     inventory = manifest.get("inventory")
-    known = isinstance(inventory, dict) and manifest.get("inventory_status", "counted") != "unknown"
-    if known:
-        for kind in sorted(inventory):
-            if isinstance(inventory[kind], int) and not isinstance(inventory[kind], bool):
-                samples.append(("inventory", (("kind", kind),), inventory[kind]))
-    if level == "inventory" or inventory is not None:
-        samples.append(("inventory_known", (), 1 if known else 0))
+    counts = []
+    if isinstance(inventory, dict) and manifest.get("inventory_status") in (None, "counted"):
+        counts = [(kind, _count(inventory.get(kind))) for kind in COUNT_NAMES]
+        counts = [(kind, value) for kind, value in counts if value is not None]
+    for kind, value in counts:
+        samples.append(("inventory", (("kind", kind),), value))
+    samples.append(("inventory_known", (), 1 if counts else 0))
     return samples
 
 
 def render(labels, success, samples, retained=None):
-    """The textfile: HELP and TYPE for each metric present, then its samples, in a fixed order."""
+    """The textfile: HELP and TYPE for each metric present, then its samples, in a fixed order.
+
+    ``labels``: the target's labels (``target_labels``). ``samples`` other than last_run_success (and, when
+    ``retained`` is given, retained_copies) are written as given.
+    """
     rows = [("last_run_success", (), 1 if success else 0)] + [s for s in samples if s[0] != "last_run_success"]
     if retained is not None:
         rows = [s for s in rows if s[0] != "retained_copies"] + [("retained_copies", (), retained)]
@@ -102,24 +167,64 @@ def render(labels, success, samples, retained=None):
     return "\n".join(lines) + "\n"
 
 
-def previous_samples(text, labels):
-    """The samples of an earlier textfile of these ``labels`` (everything but last_run_success), or []."""
-    base = label_text(labels)[1:-1]
+def sample_count(text):
+    """How many samples a textfile holds (its lines that are not comments)."""
+    return len([line for line in text.splitlines() if line and not line.startswith("#")])
+
+
+def _labels_of(text):
+    """[(name, value)] of the inside of ``{...}``, unescaped, or None when it is not what ``label_text`` writes."""
+    found, at = [], 0
+    while at < len(text):
+        match = _LABEL.match(text, at)
+        if not match or (match.group(3) == "," and match.end() == len(text)):
+            return None
+        found.append((match.group(1), unescape(match.group(2))))
+        at = match.end()
+    return found
+
+
+def parse(text):
+    """[(metric, [(label, value)], value)] of a textfile ``render`` wrote, or None when it holds any other line."""
     found = []
     for line in (text or "").splitlines():
-        match = _LINE.match(line)
-        if not match or match.group(1) == PREFIX + "last_run_success":
+        if not line:
             continue
-        inner = (match.group(2) or "{}")[1:-1]
-        if not inner.startswith(base):
-            return []
-        extra = inner[len(base):].lstrip(",")
-        extra_labels = tuple(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', extra))
-        extra_labels = tuple((k, v.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")) for k, v in extra_labels)
+        comment = _COMMENT.match(line)
+        if comment:
+            if comment.group(2) not in METRIC_NAMES or (comment.group(1) == "TYPE" and comment.group(3) != "gauge"):
+                return None
+            continue
+        match = _SAMPLE.match(line)
+        labels = _labels_of(match.group(2)) if match else None
+        if not match or match.group(1) not in METRIC_NAMES or labels is None:
+            return None
         try:
-            value = float(match.group(3))
+            value = int(match.group(3)) if _INTEGER.match(match.group(3)) else float(match.group(3))
         except ValueError:
-            continue
-        value = int(value) if value.is_integer() else value
-        found.append((match.group(1)[len(PREFIX):], extra_labels, value))
+            return None
+        found.append((match.group(1), labels, value))
     return found
+
+
+def previous_samples(text, target, kind):
+    """The samples (all but last_run_success) of an earlier textfile of this ``target`` and ``kind`` (type), or [].
+
+    [] too when the file holds a line ``render`` does not write, or a sample of another target. The labels the
+    caller added earlier are dropped: the samples are written again with the labels of this run.
+    """
+    parsed = parse(text)
+    if not parsed:
+        return []
+    kept = []
+    for metric, labels, value in parsed:
+        names = dict(labels)
+        if len(names) != len(labels) or names.get("target") != target or names.get("type") != kind:
+            return []
+        if metric == "last_run_success":
+            continue
+        extra = METRIC_LABEL.get(metric)
+        if extra is not None and extra not in names:
+            return []
+        kept.append((metric, ((extra, names[extra]),) if extra else (), value))
+    return kept

@@ -13,19 +13,22 @@ short_description: Write a target's backup state as a Prometheus textfile for no
 version_added: 0.3.0
 description:
   - Writes one file in the format of node_exporter's textfile collector (C(--collector.textfile.directory)) with
-    gauges that describe the target's newest verified backup and the outcome of its last run, labelled with
-    C(target) and C(type).
+    gauges that describe the target's newest verified backup and the outcome of its last run. Every sample has
+    the labels C(target) and C(type), then those of O(labels).
   - "C(atlassian_backup_last_run_success) (1 or 0), C(atlassian_backup_last_success_timestamp_seconds) (the backup
-    time of the newest verified backup), C(atlassian_backup_duration_seconds) (create plus download, from the
-    manifest), C(atlassian_backup_size_bytes), C(atlassian_backup_verified{level}),
-    C(atlassian_backup_verification_ok), C(atlassian_backup_inventory{kind}), C(atlassian_backup_inventory_known)
-    and C(atlassian_backup_retained_copies)."
+    time of the newest verified backup, Unix seconds), C(atlassian_backup_duration_seconds) (create or export, plus
+    download, from the manifest), C(atlassian_backup_size_bytes), C(atlassian_backup_verified{level}) (1 for the
+    level recorded by P(atlassian_ops.backup.backup_verify#module)), C(atlassian_backup_verification_ok),
+    C(atlassian_backup_inventory{kind}) (one per count of the inventory, kinds V(spaces), V(pages), V(blog_posts),
+    V(comments) and V(attachments)), C(atlassian_backup_inventory_known) and C(atlassian_backup_retained_copies)."
   - The samples come from the backup's manifest, not from the time of the run, so that a run that reuses the
     same backup renders the same bytes and changes nothing. The file is written atomically (a hidden temporary
-    file in the same folder, flushed, then renamed; node_exporter reads only C(*.prom)), mode 0644, and only when
-    its content changes.
-  - With O(status=failed) and no O(manifest), the backup samples of the file already there are kept and only
-    C(atlassian_backup_last_run_success) turns 0, so that an alert on the age of the last success keeps working.
+    file in the same folder, flushed and synced, mode 0644, then renamed; node_exporter reads only C(*.prom)),
+    and only when its content changes.
+  - With O(status=failed) and no O(manifest), the backup samples of the file already there are kept (when it is a
+    file this module wrote for the same O(target) and O(type)) and only C(atlassian_backup_last_run_success) turns
+    0, so that an alert on the age of the last success keeps working. With no such file, the file holds only
+    C(atlassian_backup_last_run_success) 0.
   - The module talks to no service; it writes a file on the host that runs it (usually C(localhost)).
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
@@ -44,7 +47,9 @@ attributes:
       - The file's text before and after.
 options:
   path:
-    description: The textfile, such as C(/var/lib/node_exporter/textfile/atlassian_backup_site_a.prom). Its folder must exist.
+    description:
+      - The textfile, such as C(/var/lib/node_exporter/textfile/atlassian_backup_site_a.prom). Its folder must exist.
+      - Its name should end in C(.prom), the files node_exporter reads.
     type: path
     required: true
   target:
@@ -56,18 +61,25 @@ options:
     type: str
     required: true
   status:
-    description: The outcome of this run for the target.
+    description: The outcome of this run for the target, the value of C(atlassian_backup_last_run_success).
     type: str
     required: true
     choices: [success, failed]
   manifest:
-    description: The manifest (C(.json)) of the target's newest verified backup.
+    description:
+      - The manifest (C(.json), format 1) of the target's newest verified backup, such as RV(atlassian_ops.backup.confluence_backup#module:manifest_path).
+      - "Read from it: C(backup_time) (else C(downloaded_at)), C(size), C(create_seconds) (else C(export_seconds))
+        and C(download_seconds), C(verified_level), C(verified), C(inventory) and C(inventory_status)."
+      - Without it, O(status=failed) keeps the backup samples of the file already there.
     type: path
   retained:
-    description: How many verified copies retention kept.
+    description: How many verified copies retention kept, such as the number of RV(atlassian_ops.backup.backup_prune#module:kept) entries.
     type: int
   labels:
-    description: More labels for every sample, such as C(site) or C(environment).
+    description:
+      - More labels for every sample, such as C(site) or C(environment), as name and value.
+      - Names are letters, digits and C(_), not starting with a digit or C(__); C(target), C(type), C(level) and
+        C(kind) are the module's own.
     type: dict
 """
 
@@ -96,37 +108,64 @@ EXAMPLES = r"""
         manifest: "{{ backup.manifest_path }}"
         labels:
           environment: production
+  rescue:
+    - name: Record the failure (the last success's time, size and counts stay in the file)
+      atlassian_ops.backup.backup_metrics:
+        path: /srv/backups/metrics/atlassian_backup_example.prom
+        target: example
+        type: confluence_cloud
+        status: failed
+        labels:
+          environment: production
+
+- name: The metrics of a Data Center backup, verified by backup_verify, with the copies retention kept
+  atlassian_ops.backup.backup_metrics:
+    path: /srv/backups/metrics/atlassian_backup_wiki.prom
+    target: wiki
+    type: confluence_datacenter
+    status: success
+    manifest: /srv/backups/confluence-dc/confluence-wiki.example.com-20261122T020304Z.json
+    retained: 14
+  register: metrics
+
+- name: Show what node_exporter will read
+  ansible.builtin.debug:
+    msg: "{{ metrics.content }}"
 """
 
 RETURN = r"""
-textfile:
-  description: The textfile.
+path:
+  description: The textfile (an absolute path).
   returned: always
   type: str
   sample: /var/lib/node_exporter/textfile/atlassian_backup_example.prom
 content:
-  description: The text written, or that would be written.
+  description: The text written, or that would be written (in check mode), or that the file already holds.
   returned: always
   type: str
   sample: "# HELP atlassian_backup_last_run_success 1 when ...\n# TYPE atlassian_backup_last_run_success gauge\n..."
 samples:
-  description: How many samples the file holds.
+  description: How many samples RV(content) holds.
   returned: always
   type: int
-  sample: 12
+  sample: 14
 msg:
-  description: What was done.
+  description: What was done, or would be done, and where the samples came from.
   returned: always
   type: str
-  sample: Wrote 12 samples to /var/lib/node_exporter/textfile/atlassian_backup_example.prom.
+  sample: "Wrote 14 samples to /var/lib/node_exporter/textfile/atlassian_backup_example.prom (last run success;
+    the manifest /srv/backups/confluence/confluence-example.atlassian.net-20261122T020000Z.json)."
 """
 
+import errno
 import json
 import os
 import tempfile
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _metrics
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import MANIFEST_FORMAT
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -140,64 +179,100 @@ ARGUMENT_SPEC = dict(
 
 
 def read_text(path):
+    """The file's text, None when there is none; text that is not UTF-8 is read with replacements (not ours)."""
     try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise TaskFailed("Cannot read the textfile %s: %s." % (path, exc.strerror or exc))
+    return data.decode("utf-8", "replace")
+
+
+def read_manifest(path):
+    try:
+        with open(path, "rb") as handle:
+            manifest = json.loads(handle.read().decode("utf-8"))
+    except (IOError, OSError) as exc:
+        raise TaskFailed("Cannot read the manifest %s: %s." % (path, exc.strerror or exc))
+    except ValueError as exc:
+        raise TaskFailed("The manifest %s is not JSON: %s." % (path, exc))
+    if not isinstance(manifest, dict):
+        raise TaskFailed("The manifest %s is not a JSON object." % path)
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise TaskFailed("The manifest %s is of format %r; this module reads format %d (the manifests this collection "
+                         "writes)." % (path, manifest.get("format"), MANIFEST_FORMAT))
+    return manifest
 
 
 def write_atomic(path, text):
+    """A hidden temporary file in the same folder (node_exporter reads only *.prom), fsync, mode 0644, rename."""
     folder = os.path.dirname(path)
-    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)
+    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
-        if os.path.exists(temp):
+        if os.path.lexists(temp):
             os.unlink(temp)
         raise
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def run(module, params):
+    # Ansible adds the stats of the file named by ``path`` to a result that has one (owner, mode, state, size, ...);
+    # ``size`` would then be the textfile's next to the backup's size_bytes in it. The result goes without them.
+    module.add_path_info = lambda kwargs: kwargs
     path = os.path.abspath(params["path"])
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
-        module.fail_json(msg="The textfile's folder %s does not exist. Create it, or point path at node_exporter's "
-                             "--collector.textfile.directory." % folder)
-    labels = [("target", params["target"]), ("type", params["type"])]
-    for name, value in sorted((params.get("labels") or {}).items()):
-        if not _metrics.LABEL_NAME.match(name) or name in ("target", "type") or name.startswith("__"):
-            module.fail_json(msg="labels: %r is not a label name this module can add (letters, digits and _, not "
-                                 "starting with a digit or __, not target or type)." % name)
-        labels.append((name, value))
-    samples = []
-    if params.get("manifest"):
-        try:
-            with open(params["manifest"]) as handle:
-                manifest = json.load(handle)
-        except (IOError, OSError, ValueError) as exc:
-            module.fail_json(msg="Cannot read the manifest %s: %s." % (params["manifest"], exc))
-        if not isinstance(manifest, dict):
-            module.fail_json(msg="The manifest %s is not a JSON object." % params["manifest"])
-        samples = _metrics.backup_samples(manifest)
+        raise TaskFailed("The textfile's folder %s does not exist. Create it, or point path at node_exporter's "
+                         "--collector.textfile.directory." % folder, path=path)
+    if os.path.isdir(path):
+        raise TaskFailed("path %s is a folder; name the textfile in it, such as %s." % (
+            path, os.path.join(path, "atlassian_backup_%s.prom" % params["target"])), path=path)
+    try:
+        labels = _metrics.target_labels(params["target"], params["type"], params.get("labels"))
+    except ValueError as exc:
+        raise TaskFailed(str(exc), path=path)
+    if params.get("retained") is not None and params["retained"] < 0:
+        raise TaskFailed("retained must be 0 or more, not %d." % params["retained"], path=path)
     before = read_text(path)
-    if not samples and params["status"] == "failed":
-        samples = _metrics.previous_samples(before, labels)
+    if params.get("manifest"):
+        samples = _metrics.backup_samples(read_manifest(params["manifest"]))
+        source = "the manifest %s" % params["manifest"]
+    elif params["status"] == "failed":
+        samples = _metrics.previous_samples(before, params["target"], params["type"])
+        source = "the last success's samples kept" if samples else "no backup known"
+    else:
+        samples = []
+        source = "no manifest given"
     text = _metrics.render(labels, params["status"] == "success", samples, params.get("retained"))
     changed = text != before
-    result = dict(changed=changed, textfile=path, content=text, samples=text.count("\n") - 2 * text.count("# TYPE"))
+    result = dict(changed=changed, path=path, content=text, samples=_metrics.sample_count(text))
     if module._diff:
         result["diff"] = dict(before=before or "", after=text, before_header=path, after_header=path)
     if changed and not module.check_mode:
         write_atomic(path, text)
-    result["msg"] = "%s %d samples %s %s." % (
-        "Would write" if changed and module.check_mode else "Wrote" if changed else "Unchanged:",
-        result["samples"], "to" if changed else "in", path)
+    if not changed:
+        what = "Unchanged: %s holds these %d samples" % (path, result["samples"])
+    else:
+        what = "%s %d samples to %s" % ("Would write" if module.check_mode else "Wrote", result["samples"], path)
+    result["msg"] = "%s (last run %s; %s)." % (what, params["status"], source)
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import subprocess
 import sys
@@ -109,6 +110,18 @@ def prepare_examples(module, emulator, backups):
     if module == "backup_lock":
         # The folder of the lock file must exist (the module never creates folders).
         os.makedirs(os.path.join(backups, "confluence"), exist_ok=True)
+    if module == "backup_metrics":
+        # The manifest of a verified Data Center backup the second example reports, as backup_verify leaves it.
+        folder = os.path.join(backups, "confluence-dc")
+        os.makedirs(folder, exist_ok=True)
+        base = "confluence-wiki.example.com-20261122T020304Z"
+        manifest = {"format": 1, "product": "confluence", "deployment": "datacenter", "site_label": "wiki.example.com",
+                    "file": base + ".zip", "size": 3145851, "sha256": "0" * 64, "backup_time": "2026-11-22T02:03:04Z",
+                    "create_seconds": 61.5, "download_seconds": 12.25, "verified": "zip-structure",
+                    "verified_level": "inventory", "inventory_status": "counted",
+                    "inventory": {"spaces": 3, "pages": 120, "blog_posts": 8, "comments": 40, "attachments": 25}}
+        with open(os.path.join(folder, base + ".json"), "w") as handle:
+            json.dump(manifest, handle)
     if module in ("confluence_job", "confluence_job_info"):
         for number in range(42):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")

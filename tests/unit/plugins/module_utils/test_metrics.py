@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) atlassian_ops.backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The textfile renderer of backup_metrics, read back by the Prometheus parser."""
+"""The textfile renderer of backup_metrics, every output read back by the Prometheus parser."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,66 +13,201 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils import _metri
 
 parser = pytest.importorskip("prometheus_client.parser")
 
-MANIFEST = {"format": 1, "backup_time": "2026-11-22T02:00:00Z", "size": 3145851, "create_seconds": 61.5,
-            "download_seconds": 12.25, "verified_level": "inventory", "verified": "zip-structure",
-            "inventory": {"spaces": 3, "pages": 120, "blog_posts": 8, "comments": 40, "attachments": 25},
-            "inventory_status": "counted"}
-LABELS = (("target", "site-a"), ("type", "confluence_cloud"))
+# A manifest as confluence_backup writes it and backup_verify (level inventory) completes it.
+MANIFEST = {"format": 1, "backup_time": "2026-11-22T02:00:00Z", "downloaded_at": "2026-11-22T02:05:00Z",
+            "size": 3145851, "create_seconds": 61.5, "download_seconds": 12.25, "verified_level": "inventory",
+            "verified": "zip-structure", "inventory_status": "counted",
+            "inventory": {"spaces": 3, "pages": 120, "blog_posts": 8, "comments": 40, "attachments": 25,
+                          "entities_member": "entities.xml", "objects": 4711}}
+BACKUP_TIME = 1795312800  # 2026-11-22T02:00:00Z
+LABELS = _metrics.target_labels("site-a", "confluence_cloud")
+BASE = (("target", "site-a"), ("type", "confluence_cloud"))
+HELP = dict((_metrics.PREFIX + name, text) for name, text in _metrics.METRICS)
 
 
 def parsed(text):
+    """{(sample name, sorted label items): value}, after checking each family is a documented gauge."""
     found = {}
     for family in parser.text_string_to_metric_families(text):
         assert family.type == "gauge", family.name
+        assert family.documentation == HELP[family.name], family.name
         for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            assert key not in found, key
+            found[key] = sample.value
+    assert len(found) == _metrics.sample_count(text)
     return found
+
+
+def with_labels(*extra):
+    return tuple(sorted(BASE + extra))
+
+
+def names_of(found):
+    return set(name for name, labels in found)
 
 
 def test_a_manifest_becomes_gauges_the_parser_reads():
     text = _metrics.render(LABELS, True, _metrics.backup_samples(MANIFEST), retained=14)
     found = parsed(text)
-    base = (("target", "site-a"), ("type", "confluence_cloud"))
-    assert found[("atlassian_backup_last_run_success", base)] == 1
-    assert found[("atlassian_backup_last_success_timestamp_seconds", base)] == 1795312800
-    assert found[("atlassian_backup_duration_seconds", base)] == 73.75
-    assert found[("atlassian_backup_size_bytes", base)] == 3145851
-    assert found[("atlassian_backup_verified", tuple(sorted(base + (("level", "inventory"),))))] == 1
-    assert found[("atlassian_backup_verification_ok", base)] == 1
-    assert found[("atlassian_backup_inventory", tuple(sorted(base + (("kind", "pages"),))))] == 120
-    assert found[("atlassian_backup_inventory_known", base)] == 1
-    assert found[("atlassian_backup_retained_copies", base)] == 14
-    assert text == _metrics.render(LABELS, True, _metrics.backup_samples(dict(MANIFEST)), retained=14), "same bytes"
+    assert found == {
+        ("atlassian_backup_last_run_success", BASE): 1,
+        ("atlassian_backup_last_success_timestamp_seconds", BASE): BACKUP_TIME,
+        ("atlassian_backup_duration_seconds", BASE): 73.75,
+        ("atlassian_backup_size_bytes", BASE): 3145851,
+        ("atlassian_backup_verified", with_labels(("level", "inventory"))): 1,
+        ("atlassian_backup_verification_ok", BASE): 1,
+        ("atlassian_backup_inventory", with_labels(("kind", "spaces"))): 3,
+        ("atlassian_backup_inventory", with_labels(("kind", "pages"))): 120,
+        ("atlassian_backup_inventory", with_labels(("kind", "blog_posts"))): 8,
+        ("atlassian_backup_inventory", with_labels(("kind", "comments"))): 40,
+        ("atlassian_backup_inventory", with_labels(("kind", "attachments"))): 25,
+        ("atlassian_backup_inventory_known", BASE): 1,
+        ("atlassian_backup_retained_copies", BASE): 14,
+    }
+    assert "atlassian_backup_last_success_timestamp_seconds{target=\"site-a\",type=\"confluence_cloud\"} 1795312800\n" \
+        in text, "an integer, not a float"
+    assert text.startswith("# HELP atlassian_backup_last_run_success ") and text.endswith(" 14\n")
 
 
-def test_an_unknown_inventory_and_a_missing_duration_leave_those_out():
-    manifest = dict(MANIFEST, inventory=None, inventory_status="unknown")
+def test_the_same_inputs_give_the_same_bytes():
+    text = _metrics.render(LABELS, True, _metrics.backup_samples(MANIFEST), retained=14)
+    reordered = dict(reversed(list(MANIFEST.items())))
+    reordered["inventory"] = dict(reversed(list(MANIFEST["inventory"].items())))
+    labels = _metrics.target_labels("site-a", "confluence_cloud", {"zone": "b", "env": "prod"})
+    assert labels == _metrics.target_labels("site-a", "confluence_cloud", {"env": "prod", "zone": "b"})
+    assert _metrics.render(LABELS, True, _metrics.backup_samples(reordered), retained=14) == text
+    assert _metrics.render(LABELS, True, _metrics.backup_samples(dict(MANIFEST)), retained=14) == text
+    with_env = _metrics.render(labels, True, _metrics.backup_samples(MANIFEST))
+    assert 'atlassian_backup_size_bytes{target="site-a",type="confluence_cloud",env="prod",zone="b"} 3145851\n' in with_env
+    assert all(dict(k[1]).get("env") == "prod" for k in parsed(with_env))
+
+
+def test_an_unknown_inventory_and_no_duration_leave_those_out():
+    manifest = dict(MANIFEST, inventory_status="unknown")
     for key in ("create_seconds", "download_seconds"):
         manifest.pop(key)
     found = parsed(_metrics.render(LABELS, True, _metrics.backup_samples(manifest)))
-    names = set(name for name, labels in found)
-    assert "atlassian_backup_duration_seconds" not in names and "atlassian_backup_inventory" not in names
-    assert found[("atlassian_backup_inventory_known", LABELS)] == 0
+    assert not names_of(found) & {"atlassian_backup_duration_seconds", "atlassian_backup_inventory",
+                                  "atlassian_backup_retained_copies"}
+    assert found[("atlassian_backup_inventory_known", BASE)] == 0
+    assert found[("atlassian_backup_last_success_timestamp_seconds", BASE)] == BACKUP_TIME
 
 
-@pytest.mark.parametrize("name", ['quote"d', "back\\slash", "new\nline", "plain"])
-def test_label_values_are_escaped(name):
-    labels = (("target", name), ("type", "snapshots"))
-    found = parsed(_metrics.render(labels, False, []))
-    assert found[("atlassian_backup_last_run_success", (("target", name), ("type", "snapshots")))] == 0
+def test_a_manifest_verified_only_by_checksum():
+    """Straight from confluence_backup or snapshots_export: no inventory, no level, download time only."""
+    manifest = {"format": 1, "downloaded_at": "2026-11-22T02:05:00Z", "size": 10, "download_seconds": 2,
+                "verified": "zip-crc"}
+    found = parsed(_metrics.render(LABELS, True, _metrics.backup_samples(manifest)))
+    assert found == {
+        ("atlassian_backup_last_run_success", BASE): 1,
+        ("atlassian_backup_last_success_timestamp_seconds", BASE): BACKUP_TIME + 300,
+        ("atlassian_backup_duration_seconds", BASE): 2,
+        ("atlassian_backup_size_bytes", BASE): 10,
+        ("atlassian_backup_verification_ok", BASE): 1,
+        ("atlassian_backup_inventory_known", BASE): 0,
+    }
+
+
+@pytest.mark.parametrize("times, expected", [
+    ({"create_seconds": 60, "download_seconds": 5.5}, 65.5),
+    ({"export_seconds": 30.25, "download_seconds": 1}, 31.25),
+    ({"create_seconds": 60, "export_seconds": 30, "download_seconds": 1}, 61),
+    ({"export_seconds": 30.25}, 30.25),
+    ({"create_seconds": None, "download_seconds": 4}, 4),
+    ({"create_seconds": True, "download_seconds": "4"}, None),
+    ({}, None),
+])
+def test_duration_is_create_or_export_plus_download(times, expected):
+    manifest = dict((k, v) for k, v in MANIFEST.items() if not k.endswith("_seconds"))
+    manifest.update(times)
+    found = parsed(_metrics.render(LABELS, True, _metrics.backup_samples(manifest)))
+    assert found.get(("atlassian_backup_duration_seconds", BASE)) == expected
+
+
+def test_a_failed_verification_shows():
+    manifest = dict(MANIFEST, verified=False, verified_level="checksum")
+    found = parsed(_metrics.render(LABELS, True, _metrics.backup_samples(manifest)))
+    assert found[("atlassian_backup_verification_ok", BASE)] == 0
+    assert found[("atlassian_backup_verified", with_labels(("level", "checksum")))] == 1
+
+
+@pytest.mark.parametrize("value", ['quote"d', "back\\slash", "new\nline", 'all \\" of\n them \\n', "plain", "spa ce} 1"])
+def test_label_values_are_escaped(value):
+    labels = _metrics.target_labels(value, "snapshots", {"site": value})
+    manifest = dict(MANIFEST, verified_level=value)
+    text = _metrics.render(labels, True, _metrics.backup_samples(manifest))
+    assert "\n" not in text.rstrip("\n").replace("\n#", "").replace("\natlassian_backup_", ""), "one sample a line"
+    found = parsed(text)
+    mine = (("site", value), ("target", value), ("type", "snapshots"))
+    assert found[("atlassian_backup_last_run_success", mine)] == 1
+    assert found[("atlassian_backup_verified", tuple(sorted(mine + (("level", value),))))] == 1
+    kept = _metrics.previous_samples(text, value, "snapshots")
+    assert ("verified", (("level", value),), 1) in kept
+    assert _metrics.render(labels, True, kept) == text, "read back exactly"
 
 
 def test_a_failed_run_keeps_the_last_success_samples_of_its_own_target():
     good = _metrics.render(LABELS, True, _metrics.backup_samples(MANIFEST), retained=3)
-    kept = _metrics.previous_samples(good, LABELS)
-    failed = parsed(_metrics.render(LABELS, False, kept))
-    assert failed[("atlassian_backup_last_run_success", LABELS)] == 0
-    assert failed[("atlassian_backup_last_success_timestamp_seconds", LABELS)] == 1795312800
-    assert failed[("atlassian_backup_retained_copies", LABELS)] == 3
-    assert _metrics.previous_samples(good, (("target", "other"), ("type", "confluence_cloud"))) == []
-    assert _metrics.previous_samples("garbage\n# HELP x\n", LABELS) == []
+    kept = _metrics.previous_samples(good, "site-a", "confluence_cloud")
+    failed_text = _metrics.render(LABELS, False, kept)
+    failed = parsed(failed_text)
+    before = parsed(good)
+    assert failed.pop(("atlassian_backup_last_run_success", BASE)) == 0
+    assert before.pop(("atlassian_backup_last_run_success", BASE)) == 1
+    assert failed == before, "everything else kept"
+    again = _metrics.render(LABELS, False, _metrics.previous_samples(failed_text, "site-a", "confluence_cloud"))
+    assert again == failed_text, "a second failure changes nothing"
+    relabelled = _metrics.render(_metrics.target_labels("site-a", "confluence_cloud", {"env": "prod"}), False, kept)
+    assert parsed(relabelled)[("atlassian_backup_last_success_timestamp_seconds", with_labels(("env", "prod")))] == BACKUP_TIME
 
 
-def test_a_failed_verification_shows():
-    found = parsed(_metrics.render(LABELS, True, _metrics.backup_samples(dict(MANIFEST, verified=False))))
-    assert found[("atlassian_backup_verification_ok", LABELS)] == 0
+def test_only_a_file_of_the_same_target_we_wrote_is_kept():
+    good = _metrics.render(LABELS, True, _metrics.backup_samples(MANIFEST), retained=3)
+    assert _metrics.previous_samples(good, "other", "confluence_cloud") == []
+    assert _metrics.previous_samples(good, "site-a", "snapshots") == []
+    assert _metrics.previous_samples(good, "site", "confluence_cloud") == []
+    assert _metrics.previous_samples(None, "site-a", "confluence_cloud") == []
+    assert _metrics.previous_samples("", "site-a", "confluence_cloud") == []
+    assert _metrics.previous_samples("garbage\n# HELP x\n", "site-a", "confluence_cloud") == []
+    for foreign in ('node_load1 0.5\n', 'atlassian_backup_other{target="site-a",type="confluence_cloud"} 1\n',
+                    '# TYPE atlassian_backup_size_bytes counter\n', 'atlassian_backup_size_bytes 5\n',
+                    'atlassian_backup_size_bytes{target="site-a",type="confluence_cloud",} 5\n',
+                    'atlassian_backup_size_bytes{target="site-a",type="confluence_cloud"} many\n',
+                    'atlassian_backup_inventory{target="site-a",type="confluence_cloud"} 5\n'):
+        assert _metrics.previous_samples(good + foreign, "site-a", "confluence_cloud") == [], foreign
+    only_failure = _metrics.render(LABELS, False, [])
+    assert _metrics.previous_samples(only_failure, "site-a", "confluence_cloud") == []
+    assert parsed(only_failure) == {("atlassian_backup_last_run_success", BASE): 0}
+
+
+@pytest.mark.parametrize("name", ["target", "type", "level", "kind", "__name__", "__x", "1abc", "a-b", "", "é"])
+def test_label_names_are_checked(name):
+    with pytest.raises(ValueError, match="label name"):
+        _metrics.target_labels("t", "snapshots", {name: "x"})
+
+
+def test_label_values_are_text():
+    assert _metrics.target_labels("t", "s", {"n": 3, "_ok": "x"}) == [("target", "t"), ("type", "s"), ("_ok", "x"), ("n", "3")]
+    for value in (None, {"a": 1}, ["a"]):
+        with pytest.raises(ValueError, match="must be a string"):
+            _metrics.target_labels("t", "s", {"n": value})
+
+
+def test_values_the_exposition_format_reads():
+    samples = [("size_bytes", (), float("nan")), ("duration_seconds", (), float("inf")), ("retained_copies", (), 0),
+               ("last_success_timestamp_seconds", (), 1e20)]
+    text = _metrics.render(LABELS, True, samples)
+    found = parsed(text)
+    assert found[("atlassian_backup_duration_seconds", BASE)] == float("inf")
+    assert found[("atlassian_backup_size_bytes", BASE)] != found[("atlassian_backup_size_bytes", BASE)]
+    assert found[("atlassian_backup_last_success_timestamp_seconds", BASE)] == 1e20
+    assert _metrics.render(LABELS, True, _metrics.previous_samples(text, "site-a", "confluence_cloud")) == text
+
+
+def test_bad_manifest_values_are_left_out():
+    manifest = {"format": 1, "backup_time": "yesterday", "downloaded_at": "2026-13-40T00:00:00Z", "size": -1,
+                "verified_level": "", "inventory": {"pages": "many", "spaces": True}, "inventory_status": "counted"}
+    found = parsed(_metrics.render(LABELS, False, _metrics.backup_samples(manifest)))
+    assert found == {("atlassian_backup_last_run_success", BASE): 0, ("atlassian_backup_verification_ok", BASE): 1,
+                     ("atlassian_backup_inventory_known", BASE): 0}
