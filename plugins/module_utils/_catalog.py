@@ -18,10 +18,29 @@ import os
 import re
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC, MANIFEST_FORMAT
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC, MANIFEST_FORMAT, site_label
 
 PART_SUFFIX = ".part"
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
+_PRODUCT = re.compile(r"^[a-z0-9_]+$")
+
+
+def check_product(product):
+    """None when ``product`` can start the backups' file names; else what is wrong and what to do."""
+    if _PRODUCT.match(product):
+        return None
+    return ("product must be a word of lower-case letters, digits or _ such as confluence or snapshots (the first "
+            "part of the backups' file names); got %r." % product)
+
+
+def target_label(site):
+    """The site label of the option ``site`` (a label, or a URL), or None when not given; ValueError when unusable."""
+    if site and "://" in site:
+        return site_label(site)
+    site = site.lower() if site else site
+    if site is not None and (not site or "/" in site or site in (".", "..")):
+        raise ValueError("site must be a site label such as example.atlassian.net or a URL (got %r)." % site)
+    return site
 
 
 def parse_time(text):
@@ -41,7 +60,7 @@ def parse_time(text):
 class Backup(object):
     """One manifest and the files it accounts for."""
 
-    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series", "present")
+    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series", "present", "size")
 
     def __init__(self, folder, name, data, present=None):
         self.present = present
@@ -52,6 +71,8 @@ class Backup(object):
         self.time = parse_time(data.get("backup_time")) or parse_time(data.get("downloaded_at"))
         self.problem = None
         self.series = series_of(data)
+        size = data.get("size")
+        self.size = size if isinstance(size, int) and not isinstance(size, bool) else None
         if data.get("file") != base + ".zip":
             self.problem = "the manifest names %r, not %s.zip" % (data.get("file"), base)
         elif not self.series[0]:
@@ -70,9 +91,12 @@ class Backup(object):
         return self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None
 
     def files(self):
-        """What deleting this backup removes, in order: zip, .sha256 (each if present), manifest (always, last)."""
+        """What deleting this backup removes, in order: zip, .sha256 (each if present), manifest (always, last).
+
+        For a copy (``present``), the manifest read from the folder is the copy's own, listed or not.
+        """
         if self.present is not None:
-            return [p for p in (self.zip_path, self.sha_path, self.manifest_path) if os.path.basename(p) in self.present]
+            return [p for p in (self.zip_path, self.sha_path) if os.path.basename(p) in self.present] + [self.manifest_path]
         return [p for p in (self.zip_path, self.sha_path) if os.path.lexists(p)] + [self.manifest_path]
 
 

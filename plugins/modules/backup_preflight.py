@@ -12,13 +12,19 @@ module: backup_preflight
 short_description: Check that a backup folder is writable and has room for the next backup of a target
 version_added: 0.3.0
 description:
-  - Runs before a backup, so that a backup that cannot be stored fails before the service is asked for it.
-  - Creates the folder (mode 0750) when it is missing, then writes, flushes and deletes a small probe file in it.
-    Permission bits are not trusted, because C(root) ignores them and a read-only mount does not show in them.
-  - Finds the previous backup of the target, the newest verified one of the series selected by O(product),
-    O(site), O(scope) and O(space_keys), read from the manifests exactly as M(atlassian_ops.backup.backup_prune)
-    reads them, and requires free space of at least O(space_factor) times its size, and at least O(min_free).
-  - The module talks to no service; it reads files on the host that runs it (usually C(localhost)).
+  - Runs before a backup, so that a backup that cannot be stored fails before the service is asked for it. It
+    checks, in this order, the folder, that a file can be written there, the previous backup, and the free space.
+  - Creates the folder (mode 0750, and its missing parents) when it is missing. A O(path) that is a file, or under
+    a file, is refused.
+  - Writes, flushes and deletes a small probe file (C(.preflight-*)) in the folder. Permission bits are not
+    trusted, because C(root) ignores them and a read-only mount does not show in them. Nothing else is written.
+  - The previous backup is the newest verified backup (by the backup time of its manifest) of the series selected
+    by O(product), O(site), O(scope) and O(space_keys), read from the manifests exactly as
+    M(atlassian_ops.backup.backup_prune) reads and selects them. Its size is the one its manifest records.
+  - The free space (for an unprivileged user, as C(df) shows it) must be at least O(space_factor) times the size
+    of the previous backup, and at least O(min_free). With no previous backup, O(min_free) alone is required.
+  - Credentials are not checked. The module talks to no service; it reads files on the host that runs it (usually
+    C(localhost)).
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 extends_documentation_fragment:
@@ -29,42 +35,53 @@ attributes:
   check_mode:
     support: full
     details:
-      - A missing folder is not created; it is reported (RV(exists=false)), and the free space and the probe
-        write are checked in its nearest existing parent.
+      - A missing folder is not created. It is reported (RV(exists=false), RV(created=false), and the task shows a
+        change), and the probe write and the free space are checked in its nearest existing parent instead.
+      - The probe file is written and deleted in check mode too.
   diff_mode:
     support: none
 options:
   path:
-    description: The target's backup folder, on the host that runs the module.
+    description:
+      - The target's backup folder, on the host that runs the module. Created when missing (not in check mode).
     type: path
     required: true
   product:
-    description: The product of the backups, the first word of their file names, for example V(confluence) or V(snapshots).
+    description:
+      - The product of the backups, the first word of their file names, for example V(confluence) or
+        V(snapshots), as for M(atlassian_ops.backup.backup_prune).
     type: str
     required: true
   site:
     description:
-      - The site label or URL of the target, as for M(atlassian_ops.backup.backup_prune). When left out, the
-        newest verified backup of any site of O(product) in O(path) counts as the previous one.
+      - The site label or URL of the target, as for M(atlassian_ops.backup.backup_prune), for example
+        V(example.atlassian.net) or V(https://example.atlassian.net).
+      - When left out, the newest verified backup of any site of O(product) in O(path) (of the selected scope and
+        spaces) counts as the previous one.
     type: str
   scope:
-    description: Only backups of this scope count. A manifest without a scope (Confluence Cloud, Snapshots) counts as V(site).
+    description:
+      - Only backups of this scope count. A manifest without a scope (Confluence Cloud, Snapshots) counts as V(site).
     type: str
     choices: [site, space]
   space_keys:
-    description: Only backups of exactly these spaces count.
+    description:
+      - Only backups of exactly these spaces (in any order) count. The space selection of a Snapshots export counts
+        as its space keys.
     type: list
     elements: str
   space_factor:
-    description: The free space needed, as a multiple of the previous backup's size.
+    description:
+      - The free space needed, as a multiple of the previous backup's size. V(0) checks only O(min_free).
     type: float
     default: 2.0
   min_free:
     description:
-      - The free space needed at least, in bytes or with a binary unit such as V(500M), V(10G) or V(1T). It is the
-        requirement when there is no previous backup.
-    type: str
-    default: "0"
+      - The free space needed at least, whatever the previous backup. A number of bytes, or a number with a binary
+        unit, V(K), V(M), V(G) or V(T) (V(KiB) and V(KB) mean the same as V(K)), such as V(500M) or V(10G).
+      - It is the whole requirement when there is no previous backup, and it wins when it is larger than
+        O(space_factor) times the previous backup. When left out, there is no floor.
+    type: raw
 """
 
 EXAMPLES = r"""
@@ -88,16 +105,26 @@ EXAMPLES = r"""
     - name: Show the room there was
       ansible.builtin.debug:
         msg: "{{ preflight.free_bytes | human_readable }} free, {{ preflight.required_bytes | human_readable }} needed"
+
+- name: The space backups of DOC and TEAM of a Data Center server need three times the last one, and 1 GiB at least
+  atlassian_ops.backup.backup_preflight:
+    path: /srv/backups/confluence-dc
+    product: confluence
+    site: wiki.example.com
+    scope: space
+    space_keys: [DOC, TEAM]
+    space_factor: 3
+    min_free: 1G
 """
 
 RETURN = r"""
-folder:
-  description: The folder checked.
+path:
+  description: The folder checked (absolute).
   returned: always
   type: str
   sample: /var/backups/confluence
 exists:
-  description: Whether the folder existed before the run.
+  description: Whether O(path) existed before the run.
   returned: always
   type: bool
   sample: true
@@ -107,12 +134,16 @@ created:
   type: bool
   sample: false
 writable:
-  description: Whether a probe file could be written there (in check mode with a missing folder, in its nearest existing parent).
+  description:
+    - Whether a probe file could be written, flushed and deleted there (in check mode with a missing folder, in
+      its nearest existing parent).
   returned: always
   type: bool
   sample: true
 free_bytes:
-  description: The free space available to the user running the module, in bytes.
+  description:
+    - The free space available to an unprivileged user there, in bytes. Null when the run failed before it was
+      measured.
   returned: always
   type: int
   sample: 118111600640
@@ -128,7 +159,7 @@ previous:
       type: str
       sample: /var/backups/confluence/confluence-example.atlassian.net-20261121T020000Z.zip
     size:
-      description: Its size in bytes.
+      description: Its size in bytes, as its manifest records it.
       type: int
       sample: 3145851
     backup_time:
@@ -136,35 +167,40 @@ previous:
       type: str
       sample: "2026-11-21T02:00:00Z"
 previous_bytes:
-  description: The previous backup's size, or null.
+  description: The previous backup's size in bytes, or null when there is none.
   returned: always
   type: int
   sample: 3145851
 required_bytes:
-  description: The free space required, the larger of O(space_factor) times RV(previous_bytes) and O(min_free).
+  description:
+    - The free space required, in bytes, the larger of O(space_factor) times RV(previous_bytes) (rounded up) and
+      O(min_free). Null when the run failed before it was computed.
   returned: always
   type: int
   sample: 6291702
-msg:
-  description: What was checked, in one sentence, or on failure what is wrong and what to do.
-  returned: always
-  type: str
-  sample: "Ready for the next backup in /var/backups/confluence: folder /var/backups/confluence exists; ..."
 checks:
-  description: What was checked and passed, one line each.
+  description: What was checked and passed, one line each, in order.
   returned: always
   type: list
   elements: str
-  sample: ["folder /var/backups/confluence exists", "a file was written and deleted there",
-           "110.0 GiB free, 6.0 MiB needed (2.0 x the previous backup of 3.0 MiB)"]
+  sample: ["folder /var/backups/confluence exists", "a file was written, flushed and deleted in /var/backups/confluence",
+           "previous backup /var/backups/confluence/confluence-example.atlassian.net-20261121T020000Z.zip of
+           2026-11-21T02:00:00Z, 3.0 MiB (3145851 bytes)",
+           "110.0 GiB (118111600640 bytes) free, 6.0 MiB (6291702 bytes) needed (space_factor 2 x the previous backup
+           of 3.0 MiB (3145851 bytes))"]
+msg:
+  description: The checks that passed, in one sentence, or on failure what is wrong and what to do.
+  returned: always
+  type: str
+  sample: "Ready for the next backup in /var/backups/confluence: folder /var/backups/confluence exists; ..."
 """
 
+import math
 import os
-import stat
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _preflight
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import check_product, target_label
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import site_label
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -173,74 +209,99 @@ ARGUMENT_SPEC = dict(
     scope=dict(type="str", choices=["site", "space"]),
     space_keys=dict(type="list", elements="str", no_log=False),
     space_factor=dict(type="float", default=2.0),
-    min_free=dict(type="str", default="0"),
+    min_free=dict(type="raw"),
 )
+MODE = 0o750
+
+
+def options(module, params):
+    """The checked options: (site label or None, min_free in bytes). Fails on anything unusable, before any check."""
+    problem = check_product(params["product"])
+    if problem:
+        module.fail_json(msg=problem)
+    factor = params["space_factor"]
+    if math.isnan(factor) or math.isinf(factor) or factor < 0:
+        module.fail_json(msg="space_factor must be a number of 0 or more, such as 2 for twice the previous backup "
+                             "(got %s)." % factor)
+    label, min_free = None, 0
+    try:
+        label = target_label(params.get("site"))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if params.get("min_free") not in (None, ""):
+        try:
+            min_free = _preflight.parse_size(params["min_free"])
+        except ValueError as exc:
+            module.fail_json(msg="min_free: %s." % exc)
+    return label, min_free
 
 
 def run(module, params):
+    # Ansible adds the stats of the file named by ``path`` to a result that has one (owner, mode, state, size, ...);
+    # ``size`` would then be the folder's next to the backup sizes in it. The result goes without them.
+    module.add_path_info = lambda kwargs: kwargs
+    label, min_free = options(module, params)
     folder = os.path.abspath(params["path"])
-    result = dict(changed=False, folder=folder, exists=os.path.exists(folder), created=False, writable=False,
-                  free_bytes=None, previous=None, previous_bytes=None, required_bytes=None, checks=[])
-    if params["space_factor"] < 0:
-        module.fail_json(msg="space_factor must be 0 or more (got %s)." % params["space_factor"], **result)
-    try:
-        min_free = _preflight.parse_size(params["min_free"])
-    except ValueError as exc:
-        module.fail_json(msg="min_free: %s." % exc, **result)
-    if result["exists"] and not os.path.isdir(folder):
-        module.fail_json(msg="%s is not a folder (it is a %s). Point path at a folder for the backups." % (
-            folder, "file" if stat.S_ISREG(os.stat(folder).st_mode) else "special file"), **result)
+    exists = os.path.lexists(folder)
+    result = dict(changed=False, path=folder, exists=exists, created=False, writable=False, free_bytes=None,
+                  previous=None, previous_bytes=None, required_bytes=None, checks=[])
+    checks = result["checks"]
+    if exists and not os.path.isdir(folder):
+        module.fail_json(msg="path %s is not a folder, it is %s. Point path at the target's backup folder (or move "
+                             "that away)." % (folder, _preflight.kind(folder)), **result)
     where = folder
-    if not result["exists"]:
+    if not exists:
+        parent = _preflight.nearest_existing(folder)
+        if not os.path.isdir(parent):
+            module.fail_json(msg="Cannot create the backup folder %s: %s is %s, not a folder. Choose another path "
+                                 "(or move that away)." % (folder, parent, _preflight.kind(parent)), **result)
         if module.check_mode:
-            where = _preflight.nearest_existing(folder)
-            result["checks"].append("check mode: folder %s is missing and would be created" % folder)
-            if not os.path.isdir(where):
-                module.fail_json(msg="%s cannot be created: %s is not a folder." % (folder, where), **result)
+            where = parent
+            result["changed"] = True
+            checks.append("check mode: folder %s is missing; it would be created (and %s is checked instead)" % (
+                folder, parent))
         else:
             try:
-                os.makedirs(folder, 0o750)
+                os.makedirs(folder, MODE)
             except OSError as exc:
-                module.fail_json(msg="Cannot create the backup folder %s (%s). Create it, or choose another path, "
-                                     "writable by the user running the backup." % (folder, exc.strerror or exc),
-                                 **result)
-            result.update(created=True, changed=True)
-            result["checks"].append("folder %s created" % folder)
-    else:
-        result["checks"].append("folder %s exists" % folder)
+                if not os.path.isdir(folder):  # else another process made it meanwhile
+                    module.fail_json(msg="Cannot create the backup folder %s (%s). Create it, or choose another path, "
+                                         "writable by the user running the backup." % (folder, exc.strerror or exc),
+                                     **result)
+            else:
+                os.chmod(folder, MODE)  # exactly 0750, whatever the umask
+                result.update(created=True, changed=True)
+                checks.append("folder %s created (mode 0750)" % folder)
+    if not checks:
+        checks.append("folder %s exists" % folder)
+
     problem = _preflight.probe_write(where)
     if problem:
-        module.fail_json(msg="The backup folder %s is not writable: %s. Make it writable by the user running the "
-                             "backup (and check that its file system is not mounted read-only)." % (where, problem),
-                         **result)
+        module.fail_json(msg="The backup folder %s is not writable: %s." % (
+            folder if where == folder else "%s (its nearest existing parent %s)" % (folder, where), problem), **result)
     result["writable"] = True
-    result["checks"].append("a file was written and deleted in %s" % where)
+    checks.append("a file was written, flushed and deleted in %s" % where)
 
-    label = params.get("site")
-    if label and "://" in label:
-        label = site_label(label)
     selection = dict(scope=params.get("scope"), space_keys=params.get("space_keys"))
-    previous = _preflight.previous_backup(folder, params["product"], label.lower() if label else None, selection)
-    free = _preflight.free_bytes(where)
-    result["free_bytes"] = free
-    required = min_free
-    why = "at least %s (min_free)" % _preflight.human(min_free)
+    previous = None
+    try:
+        previous = _preflight.previous_backup(folder, params["product"], label, selection)
+    except OSError as exc:
+        module.fail_json(msg="Cannot read the backups and manifests in %s (%s). Make the folder readable by the user "
+                             "running the backup." % (folder, exc.strerror or exc), **result)
     if previous:
-        result["previous"] = dict(path=previous[0], size=previous[1], backup_time=previous[2])
-        result["previous_bytes"] = previous[1]
-        by_factor = int(params["space_factor"] * previous[1])
-        if by_factor >= required:
-            required = by_factor
-            why = "%s x the previous backup of %s" % (params["space_factor"], _preflight.human(previous[1]))
-    result["required_bytes"] = required
-    if free < required:
-        module.fail_json(msg="Not enough free space for the next backup in %s: %s (%d bytes) free, %s (%d bytes) "
-                             "needed, %s%s. Free some space (or move the folder to a larger disk), or lower "
-                             "space_factor or min_free if backups of this target have shrunk." % (
-                                 where, _preflight.human(free), free, _preflight.human(required), required, why,
-                                 "; previous backup %s" % previous[0] if previous else ""), **result)
-    result["checks"].append("%s free, %s needed (%s)" % (_preflight.human(free), _preflight.human(required), why))
-    result["msg"] = "Ready for the next backup in %s: %s." % (folder, "; ".join(result["checks"]))
+        result.update(previous=previous, previous_bytes=previous["size"])
+        checks.append("previous backup %s of %s, %s" % (previous["path"], previous["backup_time"],
+                                                        _preflight.figure(previous["size"])))
+    else:
+        checks.append("no previous verified backup of the target in %s" % folder)
+
+    room = _preflight.room(where, previous, params["space_factor"], min_free)
+    result.update(free_bytes=room["free_bytes"], required_bytes=room["required_bytes"])
+    if room["problem"]:
+        module.fail_json(msg=room["problem"], **result)
+    checks.append(room["line"])
+    result["msg"] = "Ready for the next backup in %s: %s." % (folder, "; ".join(checks))
     return result
 
 

@@ -264,12 +264,10 @@ series:
 
 import errno
 import os
-import re
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _retention
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import scan, wanted
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import check_product, scan, target_label, wanted
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import site_label
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -285,14 +283,13 @@ ARGUMENT_SPEC = dict(
     objects=dict(type="list", elements="str"),
 )
 KEEP = ("keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
-_PRODUCT = re.compile(r"^[a-z0-9_]+$")
 
 
 def prepare(module, params):
     """Refuse options that could delete more than the user meant; returns the site label (or None)."""
-    if not _PRODUCT.match(params["product"]):
-        module.fail_json(msg="product must be a word of lower-case letters, digits or _ such as confluence or "
-                             "snapshots (the first part of the backups' file names); got %r." % params["product"])
+    problem = check_product(params["product"])
+    if problem:
+        module.fail_json(msg=problem)
     for name in KEEP + ("keep_last",):
         if params[name] < 0:
             module.fail_json(msg="%s must be 0 or more (got %d)." % (name, params[name]))
@@ -302,13 +299,12 @@ def prepare(module, params):
                              "would be kept, and that is never a default.")
     if not os.path.isdir(params["path"]):
         module.fail_json(msg="path %s is not a folder (it must hold the backups and their manifests)." % params["path"])
-    site = params.get("site")
-    if site and "://" in site:
-        return site_label(site)
-    site = site.lower() if site else site
-    if site is not None and (not site or "/" in site or site in (".", "..")):
-        module.fail_json(msg="site must be a site label such as example.atlassian.net or a URL (got %r)." % site)
-    return site
+    label = None
+    try:
+        label = target_label(params.get("site"))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    return label
 
 
 def run(module, params):

@@ -257,3 +257,100 @@ def test_module_defaults_of_the_group_reach_it(run_playbook, emulator, dest, tmp
     assert ok(run), run
     assert len(run.result["would_delete"]) == 51 * 3
     assert all(os.path.exists(p) for base in backups.values() for p in files_of(base))
+
+
+# objects: the same rule for a copy of the folder (an S3 prefix). The folder holds only the copy's manifests; the
+# copy's zip and .sha256 objects are given by name.
+YEAR_KEEP = dict(keep_daily=7, keep_weekly=4, keep_monthly=12, keep_yearly=2)
+# A year of dailies 2025-11-01 .. 2026-10-31 (a Saturday): the 7 newest days, the Sundays 10-18 and 10-11 (ISO weeks
+# 42 and 41; weeks 44 and 43 are 10-31 and 10-25), the last day of each month back to 2025-11 (2025-12-31 also
+# stands for the year 2025).
+YEAR_KEPT = ([date(2026, 10, d) for d in (31, 30, 29, 28, 27, 26, 25, 18, 11)]
+             + [date(2026, m, d) for m, d in ((9, 30), (8, 31), (7, 31), (6, 30), (5, 31), (4, 30), (3, 31), (2, 28), (1, 31))]
+             + [date(2025, 12, 31), date(2025, 11, 30)])
+
+
+def a_year(folder):
+    first = date(2025, 11, 1)
+    return dict((first + timedelta(days=n), add_backup(folder, first + timedelta(days=n))) for n in range(365))
+
+
+def manifests_only(backups):
+    """Leave only the manifests in the folder (as the role fetches them from the bucket); the object names."""
+    objects = []
+    for day in sorted(backups):
+        for path in files_of(backups[day])[:2]:
+            os.unlink(path)
+            objects.append("nightly/example/" + os.path.basename(path))
+    return objects
+
+
+def test_objects_decide_for_a_copy_by_the_folder_rule_and_delete_nothing(run_playbook, emulator, tmp_path):
+    full, copy = str(tmp_path / "full"), str(tmp_path / "copy")
+    os.makedirs(full)
+    os.makedirs(copy)
+    local = a_year(full)
+    backups = a_year(copy)
+    objects = manifests_only(backups)
+    before = listing(copy)
+
+    rule = prune(run_playbook, full, check=True, **YEAR_KEEP)
+    assert ok(rule), rule
+    assert [k["path"] for k in rule.result["kept"]] == [local[d] + ".zip" for d in YEAR_KEPT]
+
+    run = prune(run_playbook, copy, objects=objects, **YEAR_KEEP)
+    assert ok(run), run
+    assert [k["path"] for k in run.result["kept"]] == [backups[d] + ".zip" for d in YEAR_KEPT]
+    assert [k["reasons"] for k in run.result["kept"]] == [k["reasons"] for k in rule.result["kept"]]
+    doomed = sorted(d for d in backups if d not in YEAR_KEPT)
+    assert len(doomed) == 365 - len(YEAR_KEPT)
+    # zip, .sha256, then the manifest of each backup, oldest backup first; paths under path, named as the objects.
+    assert run.result["would_delete"] == [p for d in doomed for p in files_of(backups[d])]
+    assert [os.path.basename(p) for p in rule.result["would_delete"]] == [os.path.basename(p) for p in run.result["would_delete"]]
+    assert run.result["changed"] is False and run.result["deleted"] == []
+    assert run.result["unverified"] == [] and run.result["unaccounted"] == [] and run.result["series"] == 1
+    assert listing(copy) == before
+    assert run.result["msg"].startswith("The copy should lose %d backups (%d files, see would_delete); nothing was deleted"
+                                        % (len(doomed), 3 * len(doomed))), run.result["msg"]
+
+    # The role lists the manifests' objects too: the same plan.
+    manifests = ["nightly/example/" + os.path.basename(backups[d]) + ".json" for d in sorted(backups)]
+    listed = prune(run_playbook, copy, check=True, objects=objects + manifests, **YEAR_KEEP)
+    assert ok(listed), listed
+    assert listed.result["would_delete"] == run.result["would_delete"] and listed.result["changed"] is False
+    assert listed.result["kept"] == run.result["kept"]
+    assert listing(copy) == before
+
+
+def test_objects_a_missing_object_is_unverified_and_an_unknown_zip_unaccounted(run_playbook, emulator, dest):
+    first = date(2026, 10, 1)
+    backups = dict((first + timedelta(days=n), add_backup(dest, first + timedelta(days=n))) for n in range(10))
+    objects = manifests_only(backups)
+    no_zip, no_sidecar = date(2026, 10, 2), date(2026, 10, 3)
+    objects.remove("nightly/example/" + os.path.basename(backups[no_zip]) + ".zip")
+    objects.remove("nightly/example/" + os.path.basename(backups[no_sidecar]) + ".zip.sha256")
+    stray = "confluence-%s-20261011T020000Z.zip" % CLOUD
+    part = "confluence-%s-20261011T030000Z.zip.part" % CLOUD
+    objects += ["nightly/example/" + stray, "nightly/example/" + part]
+    before = listing(dest)
+
+    run = prune(run_playbook, dest, objects=objects, keep_daily=3)
+    assert ok(run), run
+    kept = [date(2026, 10, d) for d in (10, 9, 8)]
+    assert [k["path"] for k in run.result["kept"]] == [backups[d] + ".zip" for d in kept]
+    assert run.result["unverified"] == [
+        {"path": backups[no_sidecar] + ".zip", "manifest_path": backups[no_sidecar] + ".json",
+         "backup_time": "2026-10-03T02:00:00Z", "reason": "the copy holds no .sha256 object"},
+        {"path": backups[no_zip] + ".zip", "manifest_path": backups[no_zip] + ".json",
+         "backup_time": "2026-10-02T02:00:00Z", "reason": "the copy holds no zip object"},
+    ]
+    doomed = sorted(d for d in backups if d not in kept and d not in (no_zip, no_sidecar))
+    assert run.result["would_delete"] == [p for d in doomed for p in files_of(backups[d])]
+    assert not [p for p in run.result["would_delete"] if os.path.basename(p).startswith(
+        tuple(os.path.basename(backups[d]) for d in (no_zip, no_sidecar)))]
+    assert run.result["unaccounted"] == [{"path": os.path.join(dest, stray), "reason": "no manifest"},
+                                         {"path": os.path.join(dest, part), "reason": "partial download (.part)"}]
+    assert run.result["changed"] is False and run.result["deleted"] == []
+    assert any("2 backups not verified (see unverified)" in w and "2 files no manifest accounts for" in w
+               for w in run.result.get("warnings", [])), run.result.get("warnings")
+    assert listing(dest) == before
