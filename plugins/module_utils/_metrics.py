@@ -18,8 +18,8 @@ __metaclass__ = type
 import calendar
 import math
 import re
-import time
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import parse_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._inventory import COUNT_NAMES
 
 PREFIX = "atlassian_backup_"
@@ -42,7 +42,6 @@ METRIC_LABEL = {"verified": "level", "inventory": "kind"}
 RESERVED_LABELS = ("target", "type") + tuple(sorted(METRIC_LABEL.values()))
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
-_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _SAMPLE = re.compile(r"^%s([a-z_]+)\{(.*)\} (\S+)$" % PREFIX)
 _COMMENT = re.compile(r"^# (HELP|TYPE) %s([a-z_]+) (.*)$" % PREFIX)
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
@@ -80,13 +79,9 @@ def number(value):
 
 
 def epoch(text):
-    """Unix seconds (int) of a manifest time ``YYYY-MM-DDTHH:MM:SSZ``, or None."""
-    if not isinstance(text, str) or not _TIME.match(text):
-        return None
-    try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
-    except ValueError:
-        return None
+    """Unix seconds (int) of a manifest time ``YYYY-MM-DDTHH:MM:SSZ`` (read as ``backup_prune`` reads it), or None."""
+    when = parse_time(text)
+    return calendar.timegm(when.utctimetuple()) if when is not None else None
 
 
 def _count(value):

@@ -16,6 +16,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import tempfile
 import zipfile
 from datetime import datetime
 
@@ -75,21 +76,36 @@ def backup_basename(product, url, when, kind=None):
     return "%s-%s-%s" % (product, label, when.astimezone(UTC).strftime(TIMESTAMP_FORMAT))
 
 
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def write_atomic(path, text, mode=0o600):
+    """Replace ``path`` with ``text`` at once, with ``mode``: a reader sees the old file or the new one, never a part.
+
+    The text goes to a hidden temporary file in the same folder (``.<name>.<random>.tmp``, which no reader of
+    ``*.json``, ``*.sha256`` or ``*.prom`` picks up), is flushed to disk and renamed over ``path``; then the folder
+    is synced, so that the rename survives a crash. A failure removes the temporary file.
+    """
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-    except Exception:
-        try:
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
-    os.replace(tmp, path)
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(folder_fd)
 
 
 def write_sidecars(zip_path, manifest):

@@ -160,11 +160,10 @@ msg:
 import errno
 import json
 import os
-import tempfile
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils import _metrics
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import MANIFEST_FORMAT
+from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import MANIFEST_FORMAT, write_atomic
 from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
 
 ARGUMENT_SPEC = dict(
@@ -206,33 +205,6 @@ def read_manifest(path):
     return manifest
 
 
-def write_atomic(path, text):
-    """A hidden temporary file in the same folder (node_exporter reads only *.prom), fsync, mode 0644, rename."""
-    folder = os.path.dirname(path)
-    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        raise
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def run(module, params):
     # Ansible adds the stats of the file named by ``path`` to a result that has one (owner, mode, state, size, ...);
     # ``size`` would then be the textfile's next to the backup's size_bytes in it. The result goes without them.
@@ -267,7 +239,7 @@ def run(module, params):
     if module._diff:
         result["diff"] = dict(before=before or "", after=text, before_header=path, after_header=path)
     if changed and not module.check_mode:
-        write_atomic(path, text)
+        write_atomic(path, text, mode=0o644)
     if not changed:
         what = "Unchanged: %s holds these %d samples" % (path, result["samples"])
     else:
