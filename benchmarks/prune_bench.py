@@ -79,7 +79,7 @@ def main():
     if not os.path.isdir(os.path.join(STAGE_ROOT, "ansible_collections")):
         raise SystemExit("Run `make stage` first (the module runs from %s)." % STAGE_ROOT)
     sys.path.insert(0, STAGE_ROOT)
-    from ansible_collections.atlassian_ops.backup.plugins.module_utils._retention import plan
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.retention import plan
     from ansible_collections.atlassian_ops.backup.plugins.modules import backup_prune
 
     work = tempfile.mkdtemp(prefix="prune-bench-")

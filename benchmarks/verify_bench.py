@@ -124,8 +124,8 @@ def run_module(path, work):
 
 def phases(path):
     """The module's three steps, timed in this process (for the record; the comparison uses whole processes)."""
-    from ansible_collections.atlassian_ops.backup.plugins.module_utils import _inventory as inv  # pylint: disable=import-outside-toplevel
-    from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import file_sha256  # pylint: disable=import-outside-toplevel
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv  # pylint: disable=import-outside-toplevel
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256  # pylint: disable=import-outside-toplevel
     settle()
     timings = []
     for name, step in (("sha256", lambda: file_sha256(path)), ("archive (every CRC)", lambda: inv.check_archive(path)),

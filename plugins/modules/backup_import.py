@@ -179,8 +179,8 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import transfer
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import transfer
 
 ARGUMENT_SPEC = dict(
     backup_id=dict(type="str", required=True),

@@ -134,8 +134,8 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
 
 ARGUMENT_SPEC = dict(
     resource=dict(type="str", required=True,

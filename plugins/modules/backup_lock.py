@@ -254,9 +254,9 @@ msg:
            since 2026-11-22T02:00:00Z (owner scheduled_backup example.atlassian.net)."
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _lock
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import lock as _lock
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),

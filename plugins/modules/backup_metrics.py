@@ -161,10 +161,10 @@ import errno
 import json
 import os
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _metrics
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import MANIFEST_FORMAT, write_atomic
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import metrics as _metrics
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import MANIFEST_FORMAT, write_atomic
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),

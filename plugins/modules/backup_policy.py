@@ -161,13 +161,13 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.api import (
     api_product,
     field,
     policy_view,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import find_policy
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import find_policy
 
 ARGUMENT_SPEC = dict(
     cloud_id=dict(type="str", required=True),

@@ -198,9 +198,9 @@ msg:
 import math
 import os
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _preflight
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import check_product, target_label
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import preflight as _preflight
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import check_product, target_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),

@@ -265,9 +265,9 @@ series:
 import errno
 import os
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _retention
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import check_product, scan, target_label, wanted
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import retention as _retention
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import check_product, scan, target_label, wanted
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),

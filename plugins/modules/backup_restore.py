@@ -220,9 +220,9 @@ request_id:
 
 import time
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._org_jobs import TaskFailed, wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import TaskFailed, wait_job
 
 ARGUMENT_SPEC = dict(
     backup_id=dict(type="str", required=True),

@@ -151,9 +151,9 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import field
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_org_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.api import field
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),

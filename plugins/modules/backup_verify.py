@@ -281,9 +281,9 @@ import os
 import zipfile
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _inventory as inv
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     MANIFEST_FORMAT,
     UTC,
     iso,
@@ -291,8 +291,8 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import
     read_manifests,
     write_atomic,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import file_sha256
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
 
 LEVELS = ("checksum", "archive", "inventory")
 ARGUMENT_SPEC = dict(

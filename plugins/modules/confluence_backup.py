@@ -495,14 +495,14 @@ resumable:
 
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import valid_space_key
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import (
     WAIT_SPEC,
     AtlassianModule,
     check_dest,
     module_params,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.version import COLLECTION_VERSION
 
 ARGUMENT_SPEC = dict(
     WAIT_SPEC,
@@ -558,11 +558,11 @@ def main():
 
     def run(mod):
         if mod.datacenter:
-            from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_dc import DataCenterBackup
+            from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.backup import DataCenterBackup
             params["username"] = None if params.get("personal_access_token") else params.get("username")
             job = DataCenterBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
         else:
-            from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import CloudBackup
+            from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud.backup import CloudBackup
             job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
         return job.run()
 

@@ -153,9 +153,9 @@ request_id:
   sample: 1a2b3c
 """
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ARGUMENT_SPEC = dict(
     job_id=dict(type="int"),

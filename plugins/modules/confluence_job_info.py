@@ -215,8 +215,8 @@ request_id:
 
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 
 ARGUMENT_SPEC = dict(
     job_id=dict(type="int"),

@@ -243,10 +243,10 @@ request_id:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_restore import DataCenterRestore
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.upload import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import DataCenterRestore
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import (
     HAS_TOOLBELT,
     TOOLBELT_IMPORT_ERROR,
 )

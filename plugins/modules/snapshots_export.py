@@ -247,11 +247,11 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import urlsplit  # type: ignore
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._module import check_dest, run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._snapshots import SnapshotsExport, read_space_csv
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import valid_space_key
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import check_dest, run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots.export import SnapshotsExport, read_space_csv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.version import COLLECTION_VERSION
 
 ARGUMENT_SPEC = dict(
     spaces=dict(type="raw", default="all"),

@@ -19,7 +19,7 @@ import zipfile
 
 from atlassian_emulator.zipstream import BackupZip
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import write_sidecars
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import write_sidecars
 
 import moduledocs
 

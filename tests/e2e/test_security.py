@@ -84,7 +84,7 @@ NOT_SECRETS = {
 @pytest.mark.parametrize("module", moduledocs.module_names())
 def test_every_secret_looking_option_has_no_log(module):
     import importlib
-    from ansible_collections.atlassian_ops.backup.plugins.module_utils import _module
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import module as _module
     mod = importlib.import_module("ansible_collections.atlassian_ops.backup.plugins.modules.%s" % module)
     spec = dict(_module.CONNECTION_SPEC, **_module.ORG_CONNECTION_SPEC)
     spec.update(_module.SNAPSHOTS_CONNECTION_SPEC)

@@ -45,7 +45,7 @@ _BLOG = 'class="BlogPost" package="com.atlassian.confluence.pages"'
 def entities_xml(inventory, site="example.atlassian.net", seed=1):
     """A Confluence-like entities.xml whose *current* content has the counts of ``inventory``.
 
-    The shape follows Confluence's hibernate-generic export (sources in plugins/module_utils/_inventory.py): one
+    The shape follows Confluence's hibernate-generic export (sources in plugins/module_utils/store/inventory.py): one
     ``<object class=... package=...>`` per row, ``<id name="id">``, ``<property name=...>``, references as a
     property with a ``class`` and an ``<id>``. Beside the counted content it holds what a reader must NOT count:
     historical versions (``originalVersion``, or ``originalVersionId`` for attachments), a draft and a trashed

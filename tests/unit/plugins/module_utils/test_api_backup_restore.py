@@ -13,8 +13,8 @@ import pytest
 import responses
 from hypothesis import given, strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianClient
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianClient
 from ansible_collections.atlassian_ops.backup.plugins.modules.backup_policy import changed_fields, desired_fields
 
 BASE = "https://api.example.test/public/backup-management/v2"

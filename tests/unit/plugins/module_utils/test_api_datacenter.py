@@ -17,12 +17,12 @@ import requests
 import responses
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianApiError, AtlassianClient
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_restore import check_backup_file
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.upload import MultipartBody
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError, AtlassianClient
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import check_backup_file
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import MultipartBody
 
 BASE = "https://wiki.example.test/confluence"
 SAMPLE = {"id": 1, "jobOperation": "BACKUP", "jobScope": "SITE", "jobState": "IN_PROGRESS",

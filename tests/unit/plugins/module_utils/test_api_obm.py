@@ -12,8 +12,8 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud import api as obm
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import (
     format_duration,
     parse_duration,
     parse_service_duration,

@@ -10,10 +10,10 @@ __metaclass__ = type
 import pytest
 import responses
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_snapshots as snap
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianClient
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._snapshots import read_space_csv
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots import api as snap
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianClient
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots.export import read_space_csv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ENDPOINT = "https://snapshots.example.test/api/backup/s3cr3tpath"
 KEY = "snap-key-0123456789"

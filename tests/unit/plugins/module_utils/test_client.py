@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     AtlassianClient,
     AtlassianConnectionError,

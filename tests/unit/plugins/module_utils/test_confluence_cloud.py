@@ -11,9 +11,9 @@ from datetime import datetime
 
 import pytest
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._confluence_cloud import BackupFailed, CloudBackup
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud import api as obm
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud.backup import BackupFailed, CloudBackup
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import UTC
 
 POST_TIME = 1774427732.0  # the start request's Date, epoch seconds
 OLD = obm.parse_progress('{"fileName":"old-uuid","size":0,"currentStatus":"COMPLETE","alternativePercentage":"100",'

@@ -14,8 +14,8 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer import download as dl
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer import ranged as rg
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer import download as dl
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer import ranged as rg
 
 MIB = 1024 * 1024
 

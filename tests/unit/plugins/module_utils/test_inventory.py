@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _inventory as inv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))

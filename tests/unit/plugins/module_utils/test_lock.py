@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _lock
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import lock as _lock
 
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(_lock.__file__), *([os.pardir] * 5)))
 DEADLINE = 30.0
@@ -247,7 +247,7 @@ def test_watched_process_that_is_already_gone_is_refused(lock_path):
 def test_the_caller_gets_its_output_closed_at_once(lock_path, holders):
     """Like Ansible: the caller's stdout and stderr are pipes read to EOF. The holder must not keep them open,
     or the reader would wait for the holder's ttl (60 s, beyond the timeout)."""
-    code = ("import json,sys; from ansible_collections.atlassian_ops.backup.plugins.module_utils import _lock; "
+    code = ("import json,sys; from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import lock as _lock; "
             "print(json.dumps(_lock.acquire(sys.argv[1], owner='child', ttl=60)))")
     env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT)
     proc = subprocess.run([sys.executable, "-c", code, lock_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -314,7 +314,7 @@ def test_find_playbook_in_a_real_process_tree(tmp_path):
     script.write_text("import os, subprocess, sys\n"
                       "print(os.getpid(), flush=True)\n"
                       "subprocess.run(['/bin/sh', '-c', sys.argv[1] + ' -c \"%s\"' % sys.argv[2]], check=True)\n")
-    code = ("import json; from ansible_collections.atlassian_ops.backup.plugins.module_utils import _lock; "
+    code = ("import json; from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import lock as _lock; "
             "print(json.dumps(_lock.find_playbook()))")
     env = dict(os.environ, PYTHONPATH=COLLECTIONS_ROOT)
     proc = subprocess.run([sys.executable, str(script), sys.executable, code], stdout=subprocess.PIPE, env=env,

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _metrics
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import metrics as _metrics
 
 parser = pytest.importorskip("prometheus_client.parser")
 

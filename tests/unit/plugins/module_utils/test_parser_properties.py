@@ -17,14 +17,14 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import parse_retry_after, redact_url
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud import api as obm
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import parse_retry_after, redact_url
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import (
     format_duration,
     parse_duration,
     parse_service_duration,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import parse_content_range
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import parse_content_range
 
 TEXT = st.one_of(st.text(max_size=200), st.text(alphabet="0123456789 dhmsw.-:/*bytes", max_size=40))
 

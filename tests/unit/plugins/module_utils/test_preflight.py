@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _preflight
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import check_product, target_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import preflight as _preflight
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import check_product, target_label
 
 SITE = dict(scope="site", space_keys=None)
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._retention import plan
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.retention import plan
 
 UTC = timezone.utc
 # A simulated year: one backup a day at 02:00 UTC from 2025-07-01 to 2026-06-30 (365 days, across a new year

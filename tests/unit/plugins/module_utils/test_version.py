@@ -11,7 +11,7 @@ import os
 
 import yaml
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._version import COLLECTION_VERSION
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.version import COLLECTION_VERSION
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 

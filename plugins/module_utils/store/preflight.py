@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import scan, wanted
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import scan, wanted
 
 PROBE_PREFIX = ".preflight-"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)

@@ -15,20 +15,20 @@ __metaclass__ = type
 
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianApiError
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
     backup_basename,
     iso,
     site_label,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import JobFailed, WaitTimeout
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_jobs import wait_for_job
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 PRODUCT = "confluence"
 status_of = dc.status_word

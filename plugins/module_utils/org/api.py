@@ -26,8 +26,8 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_json
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, read_json
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
 
 MAX_BODY = 4 * 1024 * 1024
 PAGE_SIZE = 50

@@ -10,9 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
     DONE,
     FAILED,
     RUNNING,

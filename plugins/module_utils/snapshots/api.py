@@ -29,7 +29,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, read_limited
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, read_limited
 
 try:
     from urllib.parse import urljoin

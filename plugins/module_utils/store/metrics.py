@@ -19,8 +19,8 @@ import calendar
 import math
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._catalog import parse_time
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._inventory import COUNT_NAMES
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.inventory import COUNT_NAMES
 
 PREFIX = "atlassian_backup_"
 # (name, help) in the order they are written

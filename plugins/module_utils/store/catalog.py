@@ -18,7 +18,7 @@ import os
 import re
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import UTC, MANIFEST_FORMAT, site_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import UTC, MANIFEST_FORMAT, site_label
 
 PART_SUFFIX = ".part"
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")

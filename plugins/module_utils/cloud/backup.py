@@ -16,9 +16,9 @@ __metaclass__ = type
 
 from datetime import datetime, timedelta
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_obm as obm
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import format_duration
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud import api as obm
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import format_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
     backup_basename,
@@ -26,9 +26,9 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import
     site_label,
     utc_from_ms,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
     DONE,
     FAILED,
     RUNNING,

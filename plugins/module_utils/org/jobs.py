@@ -10,11 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_backup_restore as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianApiError
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import format_duration
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import format_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
     DONE,
     FAILED,
     RUNNING,

@@ -16,18 +16,18 @@ import io
 import json
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_snapshots as snap
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_datacenter import valid_space_key
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError, clip, host_of
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._store import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots import api as snap
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import valid_space_key
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, host_of
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
     backup_basename,
     site_label,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.download import Downloader
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
     DONE,
     FAILED,
     RUNNING,

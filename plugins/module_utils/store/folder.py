@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     VerificationError,
     file_sha256,
     part_paths,

@@ -35,7 +35,7 @@ import hashlib
 import os
 import threading
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     AtlassianConnectionError,
     AtlassianError,
@@ -46,7 +46,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._client impor
     parse_retry_after,
     redact_url,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     CHUNK_SIZE,
     SSLError,
     TRANSFER_ERRORS,
@@ -61,12 +61,12 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.com
     parse_content_range,
     part_paths,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.ranged import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.ranged import (
     MIN_SPLIT,
     SEGMENT_SIZE,
     _Ranged,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.stream import _Stream
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.stream import _Stream
 
 
 class Downloader(object):

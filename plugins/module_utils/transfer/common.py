@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2
     import Queue as queue  # type: ignore
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianError,
     redact_url,
 )

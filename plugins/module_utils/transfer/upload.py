@@ -24,7 +24,7 @@ import os
 import traceback
 import uuid
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
 
 try:
     from requests_toolbelt.multipart.encoder import MultipartEncoder

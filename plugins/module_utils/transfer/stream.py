@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     FATAL_ERRNOS,
     TRANSFER_ERRORS,
     DownloadError,

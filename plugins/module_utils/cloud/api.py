@@ -15,13 +15,13 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     parse_http_date,
     read_limited,
 )
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_service_duration
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import TransientResponse
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_service_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import TransientResponse
 
 RUNBACKUP = "/wiki/rest/obm/1.0/runbackup"
 GETPROGRESS = "/wiki/rest/obm/1.0/getprogress"

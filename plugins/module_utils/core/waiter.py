@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     AtlassianConnectionError,
     AtlassianError,

@@ -21,8 +21,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2
     import Queue as queue  # type: ignore
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import AtlassianError
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     FATAL_ERRNOS,
     TRANSFER_ERRORS,
     DownloadError,

@@ -25,7 +25,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     AtlassianError,
     clip,
@@ -47,8 +47,6 @@ ACTIVE = (QUEUED, PROCESSING)
 _SYNONYMS = {"IN_PROGRESS": PROCESSING, "INPROGRESS": PROCESSING, "RUNNING": PROCESSING, "CANCELED": CANCELLED,
              "CANCELING": CANCELLING, "COMPLETE": FINISHED, "COMPLETED": FINISHED}
 SCOPES = ("site", "space")
-# Space keys as Confluence allows them: letters and digits (personal spaces: "~" and the user name).
-_SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
 
 
 class DcApiError(AtlassianError):
@@ -73,9 +71,6 @@ def split_keys(value):
         items = str(value).split(",")
     return [str(item).strip() for item in items if str(item).strip()]
 
-
-def valid_space_key(key):
-    return bool(_SPACE_KEY.match(key or ""))
 
 
 def job_view(raw):

@@ -24,10 +24,9 @@ except ImportError:  # pragma: no cover
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._api_backup_restore import OrgBackupApi
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._duration import parse_duration
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._client import (
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     AtlassianApiError,
@@ -457,10 +456,3 @@ def run_module(argument_spec, run, action, connection="site", wait=False, durati
         result["http_retries"] = module.http_retries
     module.exit_json(**result)
 
-
-def run_org_module(argument_spec, run, action, wait=False, **kwargs):
-    """main() of a module of the organization-level API: ``run(module, api, params)`` with the API object."""
-    def call(mod, params):
-        return run(mod, OrgBackupApi(mod.client(), params["org_id"]), params)
-
-    run_module(argument_spec, call, action, connection="org", wait=wait, **kwargs)

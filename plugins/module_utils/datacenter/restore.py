@@ -17,12 +17,12 @@ import os
 import re
 import zipfile
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils import _api_datacenter as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._dc_jobs import wait_for_job
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.common import file_sha256
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._transfer.upload import Uploader
-from ansible_collections.atlassian_ops.backup.plugins.module_utils._waiter import JobFailed, WaitTimeout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import Uploader
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
 
 DESCRIPTOR = "exportDescriptor.properties"
 # exportType in a backup's descriptor -> the restore scope it fits.
