@@ -28,6 +28,14 @@ description:
   - With O(update_manifest), the result is written into the manifest (C(verified_level), C(verified_at), and at
     V(inventory) level C(inventory) and C(inventory_status)), atomically, so that the next backup is compared with
     this one. A run that finds nothing new to record leaves the manifest alone (RV(changed=false)).
+  - A failure of the backup itself (size or sha256 mismatch, a bad member CRC, a possible mass deletion) is recorded
+    too, with O(update_manifest), as C(verified=false) and C(verification_failure) (the level, the reason and when).
+    From then on no module of the collection counts that backup as good; M(atlassian_ops.backup.backup_prune)
+    leaves it alone (it never fills a retention slot), M(atlassian_ops.backup.confluence_backup) and
+    M(atlassian_ops.backup.snapshots_export) never reuse it under C(max_age), it is never the reference of the next
+    inventory comparison, and M(atlassian_ops.backup.backup_metrics) reports C(verification_ok 0) for it. A later
+    verification at the same level or deeper that passes clears the mark. A failure that says nothing of the backup
+    (the file is missing, nothing to compare it with) records nothing.
   - The module talks to no service; it reads files on the host that runs it (usually C(localhost)).
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
@@ -43,8 +51,9 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - A failed verification writes nothing. After a drop that was intended (content removed on purpose), verify the
-    backup once with O(max_drop_percent=100); its counts then become the reference of the next backup.
+  - After a drop that was intended (content removed on purpose), verify the backup once with
+    O(max_drop_percent=100); that clears the recorded failure, and its counts become the reference of the next
+    backup.
   - Every read is streamed, so memory stays flat whatever the size of the backup (under 40 MB in
     C(benchmarks/verify_bench.py)); there a verification at level V(inventory) took less time than C(unzip -t) on
     the same file.
@@ -263,8 +272,16 @@ manifest_path:
   returned: always
   type: str
   sample: /srv/backups/confluence/confluence-example.atlassian.net-20261122T020304Z.json
+failure_recorded:
+  description:
+    - Whether this run recorded a failure of the backup in its manifest (C(verified=false) and
+      C(verification_failure)). False in check mode, when the verification passed, when the failure says nothing of
+      the backup, or when it was already recorded.
+  returned: always
+  type: bool
+  sample: false
 changed:
-  description: Whether the manifest was updated (in check mode, whether it would be).
+  description: Whether the manifest was updated, with a pass or a failure (in check mode, whether it would be).
   returned: always
   type: bool
   sample: true
@@ -276,25 +293,9 @@ msg:
     with good CRCs; 3 spaces, 1200 pages, 40 blog posts, 300 comments, 500 attachments."
 """
 
-import json
-import os
-import zipfile
-from datetime import datetime
-
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
-    MANIFEST_FORMAT,
-    UTC,
-    iso,
-    parse_iso,
-    read_manifests,
-    write_atomic,
-)
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.verify import LEVELS, Verification
 
-LEVELS = ("checksum", "archive", "inventory")
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
     level=dict(type="str", default="archive", choices=list(LEVELS)),
@@ -307,262 +308,6 @@ ARGUMENT_SPEC = dict(
 def prepare(module, params):
     if not 0 <= params["max_drop_percent"] <= 100:
         module.fail_json(msg="max_drop_percent must be between 0 and 100 (got %s)." % params["max_drop_percent"])
-
-
-def rank(level):
-    return LEVELS.index(level) if level in LEVELS else -1
-
-
-def manifest_beside(zip_path):
-    return (zip_path[:-4] if zip_path.lower().endswith(".zip") else zip_path) + ".json"
-
-
-def read_json(path):
-    """The manifest at ``path`` (a dict), or None when it does not exist. Raises ValueError when it is unreadable."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (OSError, IOError, ValueError) as exc:
-        raise ValueError("%s cannot be read as a manifest (%s)" % (path, exc))
-    if not isinstance(data, dict):
-        raise ValueError("%s is not a manifest (not a JSON object)" % path)
-    return data
-
-
-def read_sidecar(path):
-    """The sha256 a ``sha256sum``-format file records (its first word). Raises ValueError."""
-    try:
-        with open(path) as handle:
-            words = handle.read(4096).split()
-    except (OSError, IOError, UnicodeDecodeError) as exc:
-        raise ValueError("%s cannot be read (%s)" % (path, exc))
-    digest = words[0].lower() if words else ""
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise ValueError("%s is not in sha256sum format (<64 hex digits>  <file name>)" % path)
-    return digest
-
-
-def backup_time(manifest):
-    return parse_iso(manifest.get("backup_time")) or parse_iso(manifest.get("downloaded_at"))
-
-
-def same_kind(one, other):
-    return (one.get("product") == other.get("product") and one.get("site_label") == other.get("site_label")
-            and one.get("scope") == other.get("scope")
-            and sorted(one.get("space_keys") or []) == sorted(other.get("space_keys") or []))
-
-
-class Verification(object):
-    """One run of the module: the checks of ``level`` in order, the result fields filled as they are known."""
-
-    def __init__(self, params, warn, now=None):
-        self.p = params
-        self.warn = warn
-        self.now = now or (lambda: datetime.now(UTC))
-        self.path = params["path"]
-        self.level = params["level"]
-        self.result = dict(changed=False, verified=False, level=self.level, sha256=None, size=None, members=None,
-                           inventory=None, inventory_status=None, previous=None, previous_inventory=None, drops=[],
-                           manifest_path=None)
-        self.manifest = None
-        self.done = []
-        self.notes = []
-
-    def fail(self, msg):
-        raise TaskFailed(msg, **self.result)
-
-    def run(self):
-        self.checksum()
-        if rank(self.level) >= rank("archive"):
-            self.archive()
-        else:
-            self.count_members()
-        if self.level == "inventory":
-            self.inventory()
-        self.result["verified"] = True
-        self.record()
-        return self.result
-
-    # ------------------------------------------------------------------ checksum
-    def checksum(self):
-        path = self.path
-        if not os.path.exists(path):
-            self.fail("The backup %s does not exist." % path)
-        if not os.path.isfile(path):
-            self.fail("The backup %s is not a file." % path)
-        manifest_path = manifest_beside(path)
-        try:
-            self.manifest = read_json(manifest_path)
-        except ValueError as exc:
-            self.fail("Cannot verify %s: its manifest %s." % (path, exc))
-        if self.manifest is not None:
-            self.result["manifest_path"] = manifest_path
-            named = self.manifest.get("file")
-            if named and named != os.path.basename(path):
-                self.fail("The manifest %s describes %s, not %s." % (manifest_path, named, os.path.basename(path)))
-        sidecar = path + ".sha256"
-        expected = []
-        if os.path.isfile(sidecar):
-            try:
-                expected.append(("the .sha256 file %s" % sidecar, read_sidecar(sidecar)))
-            except ValueError as exc:
-                self.fail("Cannot verify %s: %s." % (path, exc))
-        if self.manifest is not None and self.manifest.get("sha256"):
-            expected.append(("the manifest %s" % manifest_path, str(self.manifest["sha256"]).lower()))
-        if not expected:
-            self.fail("Nothing to check %s against: neither %s (sha256sum format) nor a manifest %s with its sha256 "
-                      "is there. The collection's modules write both beside every backup." % (
-                          path, sidecar, manifest_path))
-        size = os.path.getsize(path)
-        self.result["size"] = size
-        recorded = self.manifest.get("size") if self.manifest is not None else None
-        if isinstance(recorded, int) and recorded != size:
-            self.fail("Size mismatch: the manifest %s records %d bytes, %s has %d: the file is not the backup that "
-                      "was downloaded (cut short or changed)." % (manifest_path, recorded, path, size))
-        digest = file_sha256(path)
-        self.result["sha256"] = digest
-        for source, value in expected:
-            if value != digest:
-                self.fail("sha256 mismatch: %s expects %s, but %s has %s: the file is not the backup that was "
-                          "downloaded (or the record was changed)." % (source, value, path, digest))
-        self.done.append("sha256 matches %s" % " and ".join(
-            "the .sha256 file" if s.startswith("the .sha256") else "the manifest" for s, v in expected))
-
-    # ------------------------------------------------------------------- archive
-    def archive(self):
-        try:
-            checked = inv.check_archive(self.path)
-        except inv.ArchiveError as exc:
-            self.fail("%s The backup cannot be trusted for a restore; take a new one." % exc.msg)
-        self.result["members"] = checked["members"]
-        self.done.append("%d members read back with good CRCs" % checked["members"])
-
-    def count_members(self):
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                self.result["members"] = len(archive.infolist())
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, IOError, EOFError, ValueError):
-            self.result["members"] = None
-
-    # ----------------------------------------------------------------- inventory
-    def inventory(self):
-        found = inv.read_inventory(self.path)
-        counts = inv.counts_of(found)
-        if counts is None:
-            self.result["inventory_status"] = "unknown"
-            self.warn("The inventory of %s is unknown: %s. It was recorded as unknown and not compared with a "
-                      "previous backup." % (self.path, found["reason"]))
-            self.notes.append("inventory unknown (%s)" % found["reason"])
-        else:
-            self.result["inventory_status"] = "counted"
-            self.result["inventory"] = dict(counts, entities_member=found["entities_member"], objects=found["objects"])
-            self.done.append(inv.describe_counts(counts))
-        previous, previous_counts = self.find_previous()
-        self.result["previous"] = previous
-        self.result["previous_inventory"] = previous_counts
-        if previous is None:
-            self.notes.append("no previous backup to compare with")
-            return
-        if counts is None:
-            return
-        if previous_counts is None:
-            self.warn("The inventory of the previous backup %s is unknown; the counts of %s were not compared." % (
-                previous, self.path))
-            self.notes.append("the previous backup's inventory is unknown")
-            return
-        limit = self.p["max_drop_percent"]
-        drops = inv.compare(counts, previous_counts, limit)
-        self.result["drops"] = drops
-        if drops:
-            self.fail("Possible mass deletion in %s: %s, since the previous backup %s (more than max_drop_percent "
-                      "%g %%). Check the site before this backup replaces older ones; if the content was removed on "
-                      "purpose, verify this backup once with max_drop_percent: 100 to make it the new reference." % (
-                          self.path, inv.describe_drops(drops), previous, limit))
-        self.done.append("no count dropped more than %g %% since %s" % (limit, previous))
-
-    def find_previous(self):
-        """(the previous backup's path, its counts or None); (None, None) when there is none."""
-        explicit = self.p.get("previous")
-        if explicit:
-            return self.explicit_previous(explicit)
-        mine = self.manifest
-        if mine is None or not mine.get("product") or not mine.get("site_label") or backup_time(mine) is None:
-            return None, None
-        folder = os.path.dirname(os.path.abspath(self.path))
-        own = os.path.abspath(manifest_beside(self.path))
-        candidates = [m for m in read_manifests(folder, mine["product"], mine["site_label"])
-                      if os.path.abspath(m["_manifest_path"]) != own and same_kind(m, mine)
-                      and backup_time(m) is not None and backup_time(m) < backup_time(mine)]
-        if not candidates:
-            return None, None
-        chosen = next((m for m in candidates if inv.counts_of(m.get("inventory"))), candidates[0])
-        zip_path = os.path.join(folder, chosen["file"]) if chosen.get("file") else None
-        return zip_path or chosen["_manifest_path"], self.counts_from(chosen, zip_path)
-
-    def explicit_previous(self, given):
-        if not os.path.exists(given):
-            self.fail("previous %s does not exist." % given)
-        if given.lower().endswith(".json"):
-            try:
-                manifest = read_json(given)
-            except ValueError as exc:
-                self.fail("previous: %s." % exc)
-            if manifest.get("format") not in (None, MANIFEST_FORMAT):
-                self.fail("previous: %s is a manifest of an unknown format %r." % (given, manifest.get("format")))
-            named = manifest.get("file")
-            zip_path = os.path.join(os.path.dirname(given), named) if named else None
-            return zip_path or given, self.counts_from(manifest, zip_path)
-        try:
-            manifest = read_json(manifest_beside(given))
-        except ValueError:
-            manifest = None
-        return given, self.counts_from(manifest, given)
-
-    @staticmethod
-    def counts_from(manifest, zip_path):
-        """A previous backup's counts: recorded in its manifest, else read from its zip when it is there."""
-        counts = inv.counts_of((manifest or {}).get("inventory"))
-        if counts is None and zip_path and os.path.isfile(zip_path):
-            counts = inv.counts_of(inv.read_inventory(zip_path))
-        return counts
-
-    # -------------------------------------------------------------------- record
-    def record(self):
-        """Write what is new into the manifest (not in check mode); ``changed`` tells whether it was (would be)."""
-        manifest_path = self.result["manifest_path"]
-        wrote = ""
-        if self.p["update_manifest"] and manifest_path:
-            try:
-                current = read_json(manifest_path) or {}
-            except ValueError as exc:
-                self.fail("%s is verified, but its manifest could not be updated: %s." % (self.path, exc))
-            update = {}
-            if rank(self.level) > rank(current.get("verified_level")):
-                update["verified_level"] = self.level
-            if self.level == "inventory" and (current.get("inventory") != self.result["inventory"] or
-                                              current.get("inventory_status") != self.result["inventory_status"]):
-                update.update(inventory=self.result["inventory"], inventory_status=self.result["inventory_status"])
-            if update:
-                current.update(update)
-                current["verified_at"] = iso(self.now())
-                self.result["changed"] = True
-                if self.p["check_mode"]:
-                    wrote = " Check mode: would record %s in the manifest." % ", ".join(sorted(update))
-                else:
-                    try:
-                        write_atomic(manifest_path, json.dumps(current, indent=2, sort_keys=True) + "\n")
-                    except (OSError, IOError) as exc:
-                        self.result["changed"] = False
-                        self.fail("%s is verified, but its manifest %s could not be updated: %s." % (
-                            self.path, manifest_path, exc.strerror or exc))
-                    wrote = " Recorded %s in the manifest." % ", ".join(sorted(update))
-            else:
-                wrote = " The manifest already records this."
-        notes = ("; " + "; ".join(self.notes)) if self.notes else ""
-        self.result["msg"] = "Verified %s at level %s: %s%s.%s" % (
-            self.path, self.level, "; ".join(self.done), notes, wrote)
 
 
 def run(module, params):

@@ -261,6 +261,17 @@ backup_time:
   returned: when known
   type: str
   sample: "2026-11-21T02:03:04Z"
+include_attachments:
+  description:
+    - Whether the downloaded backup holds attachments, as taken, not as asked; the manifest records the same (with
+      C(include_attachments_from)). The archive's C(exportDescriptor.properties) (C(backupAttachments)) says so;
+      without it, the request of this run when it started the backup. Null when neither tells (a joined backup
+      whose archive does not say).
+    - When it differs from O(include_attachments) (a backup started by someone else, or the newest one the site
+      held under O(on_frequency_limit=use_latest)), RV(msg) says so. C(max_age) reuses only a backup taken as asked.
+  returned: when a Cloud run downloaded a backup or found the site's backup already in O(dest)
+  type: bool
+  sample: true
 status:
   description:
     - Where the backup stands, one of V(complete), V(running), V(idle), V(failed), V(frequency_limited) or

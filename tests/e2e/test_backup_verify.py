@@ -168,12 +168,14 @@ def test_a_tampered_sha256_file_fails_and_says_which(emulator, run_playbook, des
     with open(path + ".sha256", "w") as handle:
         handle.write("%s  %s\n" % (forged, os.path.basename(path)))
     run = verify(run_playbook, path, level="checksum")
-    assert failed(run) and run.result["verified"] is False and run.result["changed"] is False, run
+    assert failed(run) and run.result["verified"] is False and run.result["changed"] is True, run
     assert_every_field(run)
     msg = run.result["msg"]
     assert "sha256 mismatch" in msg and path + ".sha256" in msg and forged in msg and real in msg, msg
     assert run.result["sha256"] == real
-    assert "verified_level" not in read_manifest(path)  # a failure records nothing
+    manifest = read_manifest(path)  # the failure is recorded, so that nothing counts this backup as good
+    assert "verified_level" not in manifest and manifest["verified"] is False and run.result["failure_recorded"]
+    assert manifest["verification_failure"]["level"] == "checksum" and forged in manifest["verification_failure"]["reason"]
 
 
 def test_a_changed_file_fails_against_the_manifest(emulator, run_playbook, dest):

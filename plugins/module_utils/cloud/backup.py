@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud import api as obm
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import format_duration
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
     backup_basename,
-    iso,
     site_label,
     utc_from_ms,
 )
@@ -64,7 +64,7 @@ class CloudBackup(object):
         self.log = log or (lambda msg: None)
         self.label = site_label(params["url"])
         self.folder = BackupFolder(params.get("dest"), PRODUCT, self.label,
-                                   accepts=lambda m: m.get("deployment", "cloud") == "cloud", log=self.log)
+                                   accepts=self._same_kind, log=self.log)
         self.collection_version = collection_version
         self.answer = None
         self.requested_at = None
@@ -74,6 +74,11 @@ class CloudBackup(object):
                            manifest_path=None, checksum_path=None, backup_id=None, backup_time=None)
 
     # ---------------------------------------------------------------- helpers
+    def _same_kind(self, manifest):
+        """A Cloud backup taken with attachments as this run asks (as taken, not as once requested)."""
+        return (manifest.get("deployment", "cloud") == "cloud"
+                and manifest.get("include_attachments") is bool(self.p["include_attachments"]))
+
     def _fail(self, msg, **fields):
         data = dict(self.result)
         data.update(fields)
@@ -217,11 +222,23 @@ class CloudBackup(object):
         self.result["msg"] = msg
         return self.result
 
+    def _check_mode_join(self, first, how):
+        """Check mode met a running backup: report what a real run would do, after one read, without waiting."""
+        p = self.p
+        if first is not None:
+            self._set_progress(first)
+        fetch = bool(p["download"] and p.get("dest"))
+        self.result.update(changed=fetch, would_download=fetch)
+        self.result["msg"] = "Check mode: %s A real run would wait for it (up to wait_timeout, %s)%s; check mode read " \
+                             "the site once and does not wait." % (
+                                 how, p["wait_timeout_text"], (" and download it to %s" % p["dest"]) if fetch else "")
+        return self.result
+
     def _frequency_limited(self, answer):
         p = self.p
         wait = answer.get("wait_seconds")
         if wait is not None:
-            self.result["next_allowed_at"] = iso(self.now() + timedelta(seconds=wait))
+            self.result["next_allowed_at"] = format_time(self.now() + timedelta(seconds=wait))
         when = (" The next backup is allowed in about %s (%s)." % (format_duration(wait), self.result["next_allowed_at"])
                 if wait is not None else "")
         quote = "Confluence limits backups: \"%s\"." % answer["message"]
@@ -256,6 +273,8 @@ class CloudBackup(object):
         already read that counts as the first poll.
         """
         p = self.p
+        if p["check_mode"]:
+            return self._check_mode_join(first, how)
         if not p["wait"]:
             if first is not None:
                 self._set_progress(first)
@@ -340,7 +359,7 @@ class CloudBackup(object):
         else:
             showing = "only the backup from before this run's request (%s, %s, finished %s)" % (
                 obm.server_file_id(current.get("file_name")) or "no file name", obm.describe(current),
-                iso(utc_from_ms(current.get("time"))) or "at an unknown time")
+                format_time(utc_from_ms(current.get("time"))) or "at an unknown time")
         if new is not None:
             what = ("The new backup of %s was seen (%s) and then, for %s, the site showed %s." % (
                 self.label, obm.describe(new), format_duration(unseen), showing))
@@ -362,7 +381,7 @@ class CloudBackup(object):
         backup_id = obm.server_file_id(progress["file_name"])
         self.result["backup_id"] = backup_id
         server_time = utc_from_ms(progress.get("time"))
-        self.result["backup_time"] = iso(server_time) if server_time else None
+        self.result["backup_time"] = format_time(server_time) if server_time else None
         if not (p["download"] and p.get("dest")):
             self.result["msg"] = how + " The backup is ready on the site (%s); not downloaded (%s)." % (
                 backup_id, "download: false" if not p["download"] else "no dest")
@@ -372,6 +391,7 @@ class CloudBackup(object):
         if existing is not None:
             self.result.update(self.folder.describe(existing))
             self.result["msg"] = how + " That backup is already in %s, verified; nothing downloaded." % p["dest"]
+            self._say_taken(existing.get("include_attachments"))
             return self.result
 
         if p["check_mode"]:
@@ -405,4 +425,14 @@ class CloudBackup(object):
         self.result["changed"] = True
         self.result["msg"] = how + " Downloaded %d bytes to %s (sha256 %s, zip verified)." % (
             saved["size"], saved["path"], saved["sha256"])
+        self._say_taken(saved.get("include_attachments"))
         return self.result
+
+    def _say_taken(self, taken):
+        """Return whether the backup holds attachments as taken, and say so when that is not what was asked."""
+        self.result["include_attachments"] = taken
+        if taken is not None and taken is not bool(self.p["include_attachments"]):
+            self.result["msg"] += (" This backup was taken %s attachments (as its archive or its start request "
+                                   "says), not as include_attachments asks; the manifest records it as taken, and "
+                                   "max_age never reuses it for a run that asks otherwise." % (
+                                       "with" if taken else "without"))

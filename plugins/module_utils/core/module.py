@@ -104,6 +104,10 @@ MAX_CONNECTIONS = 16
 
 MAX_RETRY_WARNINGS = 3
 
+# Every secret option of every connection; RAW_SECRETS go into a header or a URL as they are (not base64 encoded).
+SECRET_OPTIONS = ("api_token", "personal_access_token", "api_key", "endpoint")
+RAW_SECRETS = ("personal_access_token", "api_key", "endpoint")
+
 
 class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
@@ -121,6 +125,9 @@ class AtlassianModule(AnsibleModule):
             spec.update(DOWNLOAD_SPEC)
         spec.update(argument_spec or {})
         super(AtlassianModule, self).__init__(argument_spec=spec, **kwargs)
+        self._given_secrets = [self.params[name] for name in SECRET_OPTIONS
+                               if isinstance(self.params.get(name), str) and self.params[name]]
+        self._clean_secrets()
         if not HAS_REQUESTS and connection != "local":
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if connection == "site" and not self.params.get("url"):
@@ -144,6 +151,39 @@ class AtlassianModule(AnsibleModule):
         self._retry_count = 0
         self._client = None
 
+    def _clean_secrets(self):
+        """Secrets as pasted from a vault block scalar end with a line break; requests would then quote a header's
+        value in its error, where no redaction finds it. Line breaks at the ends are dropped from every secret; what
+        goes raw into a header or a URL (a personal access token, the Snapshots key and endpoint) loses all spaces at
+        its ends and may hold none inside; no secret may hold other control characters. Refused values are never
+        quoted."""
+        p = self.params
+        for name in SECRET_OPTIONS:
+            value = p.get(name)
+            if not isinstance(value, str):
+                continue
+            value = value.strip() if name in RAW_SECRETS else value.strip("\r\n")
+            bad = [char for char in value if ord(char) < 32 or ord(char) == 127 or (name in RAW_SECRETS and char == " ")]
+            if bad:
+                self.fail_json(msg="%s holds %s (a line break or a tab pasted with it?); fix the value. It is not shown "
+                                   "here because it is a secret." % (
+                                       name, "spaces or control characters" if name in RAW_SECRETS
+                                       else "control characters"))
+            p[name] = value or None
+
+    def redact(self, text):
+        """``text`` without this run's secrets: the client's redaction, and every secret as given (with its line
+        breaks, and as Python would quote it in a traceback)."""
+        if not text:
+            return text
+        if self._client is not None:
+            text = self._client.redact(text)
+        for secret in self._given_secrets:
+            for form in (secret, secret.strip(), repr(secret)[1:-1], repr(secret.strip())[1:-1]):
+                if len(form) >= 4:
+                    text = text.replace(form, "********")
+        return text
+
     def _on_retry(self, entry):
         self._retry_count += 1
         if self._retry_count <= MAX_RETRY_WARNINGS:
@@ -165,14 +205,6 @@ class AtlassianModule(AnsibleModule):
             if not p.get("api_key"):
                 self.fail_json(msg="api_key is required (or set SNAPSHOTS_API_KEY): the key created in the Snapshots "
                                    "app's API settings.")
-            for name in ("api_key", "personal_access_token", "endpoint"):
-                # A secret copied with a line break (a YAML block scalar) would be quoted by requests' header check,
-                # where no redaction finds it: strip the ends, refuse what is left (without quoting it).
-                value = (p.get(name) or "").strip()
-                if any(ord(char) < 32 or char == " " for char in value):
-                    self.fail_json(msg="%s holds spaces or control characters (a line break?); fix the value. It is "
-                                       "not shown here because it is a secret." % name)
-                p[name] = value or None
             return ("bearer", p["personal_access_token"]) if p.get("personal_access_token") else None
         if self.datacenter and p.get("personal_access_token"):
             return ("bearer", p["personal_access_token"])
@@ -264,8 +296,7 @@ class AtlassianModule(AnsibleModule):
         else:
             result.update(exc.to_dict() if hasattr(exc, "to_dict") else {})
             msg = "Failed to %s: %s" % (action, getattr(exc, "message", str(exc)))
-        if self._client is not None:
-            msg = self._client.redact(msg)
+        msg = self.redact(msg)
         if self.connection == "snapshots" and result.get("url") and not str(result["url"]).startswith("a URL on"):
             result["url"] = "a URL on %s" % host_of(result["url"])
         self.fail_json(msg=msg, **result)
@@ -279,15 +310,12 @@ class AtlassianModule(AnsibleModule):
             fields.pop("msg", None)
             if self.connection != "local":
                 fields["http_retries"] = self._retry_count
-            msg = self._client.redact(exc.msg) if self._client is not None else exc.msg
-            self.fail_json(msg=msg, **fields)
+            self.fail_json(msg=self.redact(exc.msg), **fields)
         except AtlassianError as exc:
             self.fail_from_exception(exc, action)
         except Exception as exc:  # noqa: pylint: disable=broad-except
             msg = "Failed to %s: unexpected %s: %s" % (action, type(exc).__name__, exc)
-            if self._client is not None:
-                msg = self._client.redact(msg)
-            self.fail_json(msg=msg, exception=traceback.format_exc())
+            self.fail_json(msg=self.redact(msg), exception=self.redact(traceback.format_exc()))
         finally:
             if self._client is not None:
                 self._client.close()

@@ -18,11 +18,11 @@ from datetime import datetime
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
     backup_basename,
-    iso,
     site_label,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
@@ -191,6 +191,14 @@ class DataCenterBackup(object):
 
     def _join(self, view, triggered, how):
         p = self.p
+        if p["check_mode"] and view["state"] in dc.ACTIVE:
+            # Check mode reads once and reports: it never waits for a job (up to wait_timeout).
+            fetch = bool(p["download"] and p.get("dest"))
+            self.result.update(changed=fetch, would_download=fetch)
+            self.result["msg"] = "Check mode: %s A real run would wait for it (up to wait_timeout, %s)%s; check mode " \
+                                 "read the job once and does not wait." % (
+                                     how, p["wait_timeout_text"], (" and download it to %s" % p["dest"]) if fetch else "")
+            return self.result
         if not p["wait"]:
             self.result["msg"] = how + (" Not waiting (wait: false); run the task again with job_id: %s to wait for it "
                                         "and download it." % view["id"])
@@ -232,7 +240,7 @@ class DataCenterBackup(object):
         p = self.p
         backup_id = "%s/jobs/%s/%s" % (self.label, view["id"], view.get("file_name") or "")
         finished = _parse_utc(view.get("finish_processing_time"))
-        self.result.update(backup_id=backup_id, backup_time=iso(finished))
+        self.result.update(backup_id=backup_id, backup_time=format_time(finished))
         if not (p["download"] and p.get("dest")):
             self.result["msg"] = how + " The backup %s is ready on the server; not downloaded (%s)." % (
                 view.get("file_name"), "download: false" if not p["download"] else "no dest")
@@ -264,7 +272,7 @@ class DataCenterBackup(object):
             # A joined site backup's attachments are unknown: JobDetails does not say whether it skips them.
             "include_attachments": (p["include_attachments"] if triggered else None) if p["scope"] == "site" else True,
             "keep_permanently": p["keep_permanently"],
-            "backup_time": iso(finished),
+            "backup_time": format_time(finished),
             "server_backup_time": view.get("finish_processing_time"),
             "triggered_by_this_run": triggered,
             "create_seconds": self.result.get("create_seconds"),

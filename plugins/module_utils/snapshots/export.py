@@ -19,6 +19,7 @@ from datetime import datetime
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots import api as snap
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import valid_space_key
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, host_of
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
     UTC,
     BackupFolder,
@@ -232,7 +233,7 @@ class SnapshotsExport(object):
             "collection_version": self.collection_version,
         }
         now = self.now()
-        manifest["backup_time"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        manifest["backup_time"] = format_time(now)
         downloader = Downloader(self.client, connections=1)
         base = backup_basename(PRODUCT, self.site, now)
         # The export cannot be asked for again by name: a failed download keeps no partial file.

@@ -13,27 +13,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import re
-import tempfile
 import zipfile
 from datetime import datetime
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     VerificationError,
     file_sha256,
     part_paths,
 )
 
-MANIFEST_FORMAT = 1
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+UTC = mf.UTC
+DESCRIPTOR = "exportDescriptor.properties"
 
-try:
-    from datetime import timezone
-    UTC = timezone.utc
-except ImportError:  # pragma: no cover
-    UTC = None
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -55,19 +50,6 @@ def utc_from_ms(ms):
     return datetime.fromtimestamp(ms / 1000.0, UTC)
 
 
-def iso(dt):
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
-
-
-def parse_iso(text):
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 def backup_basename(product, url, when, kind=None):
     """``<product>-<site label>[-<kind>]-<UTC timestamp>``; ``kind`` names a part of the site (``space-DOC``)."""
     label = site_label(url)
@@ -76,50 +58,17 @@ def backup_basename(product, url, when, kind=None):
     return "%s-%s-%s" % (product, label, when.astimezone(UTC).strftime(TIMESTAMP_FORMAT))
 
 
-def write_atomic(path, text, mode=0o600):
-    """Replace ``path`` with ``text`` at once, with ``mode``: a reader sees the old file or the new one, never a part.
-
-    The text goes to a hidden temporary file in the same folder (``.<name>.<random>.tmp``, which no reader of
-    ``*.json``, ``*.sha256`` or ``*.prom`` picks up), is flushed to disk and renamed over ``path``; then the folder
-    is synced, so that the rename survives a crash. A failure removes the temporary file.
-    """
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        folder_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(folder_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(folder_fd)
-
-
 def write_sidecars(zip_path, manifest):
     """Write ``.sha256`` then the manifest (last: it marks the backup complete)."""
-    base = zip_path[:-4] if zip_path.endswith(".zip") else zip_path
-    sha_path = zip_path + ".sha256"
-    manifest_path = base + ".json"
-    write_atomic(sha_path, "%s  %s\n" % (manifest["sha256"], os.path.basename(zip_path)))
-    write_atomic(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    sha_path = mf.sha256_path(zip_path)
+    manifest_path = mf.path_beside(zip_path)
+    mf.write_atomic(sha_path, mf.sha256_text(manifest["sha256"], zip_path))
+    mf.write(manifest_path, manifest)
     return sha_path, manifest_path
 
 
 def read_manifests(dest, product, label):
-    """Manifests of this product and site in ``dest``, newest backup first."""
+    """Manifests of this product and site in ``dest``, newest backup first (``_manifest_path`` added to each)."""
     found = []
     prefix = "%s-%s-" % (product, label)
     try:
@@ -130,12 +79,8 @@ def read_manifests(dest, product, label):
         if not (name.startswith(prefix) and name.endswith(".json")):
             continue
         path = os.path.join(dest, name)
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (OSError, IOError, ValueError):
-            continue
-        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        data = mf.load(path)
+        if data is None:
             continue
         data["_manifest_path"] = path
         found.append(data)
@@ -144,9 +89,10 @@ def read_manifests(dest, product, label):
 
 
 def verify_existing(dest, manifest):
-    """True when the zip named by ``manifest`` is there with the recorded size and sha256."""
+    """True when the manifest's backup is good (no failed verification recorded) and its zip is there with the
+    recorded size and sha256."""
     name = manifest.get("file") or ""
-    if not name or os.path.basename(name) != name:
+    if not name or os.path.basename(name) != name or not mf.is_good(manifest):
         return False
     path = os.path.join(dest, name)
     try:
@@ -192,6 +138,39 @@ def verify_zip(path, full=False):
         raise VerificationError("The downloaded backup could not be read as a zip archive (%s)." % exc)
 
 
+def read_descriptor(path):
+    """The properties of the archive's ``exportDescriptor.properties`` (a dict of text), or {} when it has none.
+
+    Confluence writes it at the archive's root in site and space backups, Cloud and Data Center alike
+    (``exportType``, ``backupAttachments``, ...): the archive's own word on what was taken.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            try:
+                info = archive.getinfo(DESCRIPTOR)
+            except KeyError:
+                return {}
+            if info.file_size > 65536:
+                return {}
+            text = archive.read(info).decode("latin-1")
+    except (zipfile.BadZipfile, OSError, IOError, EOFError, RuntimeError, ValueError):
+        return {}
+    found = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#!" or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        found[key.strip()] = value.strip()
+    return found
+
+
+def attachments_in(descriptor):
+    """True or False as ``backupAttachments`` says, or None when the descriptor does not say."""
+    value = descriptor.get("backupAttachments", "").lower()
+    return {"true": True, "false": False}.get(value)
+
+
 class BackupFolder(object):
     """The backups of one source (product and site) in ``dest``: find a verified one, or save a new one.
 
@@ -212,12 +191,19 @@ class BackupFolder(object):
         return [m for m in read_manifests(self.dest, self.product, self.label) if self.accepts(m)]
 
     def fresh(self, max_age, now):
-        """The newest backup younger than ``max_age`` seconds whose file still matches its manifest, or None."""
+        """The newest good backup younger than ``max_age`` seconds whose file still matches its manifest, or None.
+
+        A backup whose last verification failed never counts, however young (see ``manifest.is_good``).
+        """
         if max_age is None:
             return None
         for manifest in self.manifests():
-            when = parse_iso(manifest.get("backup_time")) or parse_iso(manifest.get("downloaded_at"))
+            when = mf.backup_time(manifest)
             if when is None or (now - when).total_seconds() > max_age:
+                continue
+            if not mf.is_good(manifest):
+                self.log("backup %s failed its last verification (%s); not counted" % (
+                    manifest.get("file"), mf.failure(manifest)))
                 continue
             if verify_existing(self.dest, manifest):
                 return manifest
@@ -225,8 +211,14 @@ class BackupFolder(object):
         return None
 
     def holding(self, backup_id):
-        """The verified local copy of the server's backup ``backup_id``, or None."""
-        for manifest in self.manifests():
+        """The good local copy of the server's backup ``backup_id``, or None.
+
+        The id names one backup of the server, so the copy counts whatever selection the manifest records
+        (``accepts`` is not asked): a run that joins a job picks up its earlier download.
+        """
+        if not self.dest or not os.path.isdir(self.dest):
+            return None
+        for manifest in read_manifests(self.dest, self.product, self.label):
             if manifest.get("backup_id") == backup_id and verify_existing(self.dest, manifest):
                 return manifest
         return None
@@ -259,6 +251,7 @@ class BackupFolder(object):
 
         def verify(part):
             entries["count"] = verify_zip(part, full=full)
+            entries["descriptor"] = read_descriptor(part)
 
         try:
             info = downloader.download(source, final, identity=identity, resume=True, verify=verify, first=first)
@@ -271,18 +264,22 @@ class BackupFolder(object):
                     exc.resumable = False
             raise
         record = dict(manifest)
+        taken = attachments_in(entries.get("descriptor") or {})
+        if "include_attachments" in record:
+            record["include_attachments"], record["include_attachments_from"] = mf.include_attachments_taken(
+                record["include_attachments"], record.get("triggered_by_this_run"), taken)
         record.update({
-            "format": MANIFEST_FORMAT,
             "file": os.path.basename(final),
             "size": info["size"],
             "sha256": info["sha256"],
             "zip_entries": entries.get("count"),
             "verified": "zip-crc" if full else "zip-structure",
-            "downloaded_at": iso((now or _utc_now)()),
+            "downloaded_at": mf.format_time((now or _utc_now)()),
             "download_seconds": info["seconds"],
         })
         sha_path, manifest_path = write_sidecars(final, record)
-        return dict(path=final, size=info["size"], sha256=info["sha256"], download_seconds=info["seconds"],
+        taken = dict(include_attachments=record["include_attachments"]) if "include_attachments" in record else {}
+        return dict(taken, path=final, size=info["size"], sha256=info["sha256"], download_seconds=info["seconds"],
                     bytes_per_second=info["bytes_per_second"], manifest_path=manifest_path, checksum_path=sha_path,
                     download_attempts=info["attempts"], resumed_from=info["resumed_from"],
                     transfer_seconds=info["transfer_seconds"], download_connections=info["connections"],

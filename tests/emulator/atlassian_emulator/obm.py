@@ -93,14 +93,15 @@ class ObmApi(object):
         created = int(backup["started"] + backup["duration"])
         inventory = self.em.config.get("backup_inventory")
         key = (backup["id"], backup["size"], backup["seed"], created, self.em.config.get("zip_extra_member"),
-               self.em.config.get("zip_layout"), tuple(sorted((inventory or {}).items())))
+               self.em.config.get("zip_layout"), tuple(sorted((inventory or {}).items())), backup["attachments"])
         if key not in self._zip_cache:
             if len(self._zip_cache) >= 2:
                 self._zip_cache.pop(next(iter(self._zip_cache)))
             self._zip_cache[key] = BackupZip(backup["size"], seed=backup["seed"], created=created,
                                              site=self.em.config["site_name"],
                                              extra_member=self.em.config.get("zip_extra_member"),
-                                             layout=self.em.config.get("zip_layout") or "flat", inventory=inventory)
+                                             layout=self.em.config.get("zip_layout") or "flat", inventory=inventory,
+                                             attachments=backup["attachments"])
         return self._zip_cache[key]
 
     def phase(self, now=None, backup=None):

@@ -140,8 +140,9 @@ class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
     def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None,
-                 layout="flat", descriptor=None, inventory=None):
-        """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's).
+                 layout="flat", descriptor=None, inventory=None, attachments=True):
+        """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's, whose
+        ``backupAttachments`` follows ``attachments``: a Cloud export's descriptor has the key, as Data Center's).
 
         ``inventory``: counts of current content for a realistic entities.xml (see :func:`entities_xml`), for
         example ``{"spaces": 2, "pages": 1200, "blog_posts": 40, "comments": 300, "attachments": 500}``; None keeps
@@ -154,6 +155,8 @@ class BackupZip(object):
         self.cache_key = (self.size, seed, int(created), site, extra_member, layout)
         if descriptor is not None:
             self.cache_key += (descriptor,)
+        if not attachments:
+            self.cache_key += ("no attachments",)
         if inventory is not None:
             self.cache_key += (tuple(sorted(inventory.items())),)
         rnd = random.Random(seed)
@@ -169,7 +172,7 @@ class BackupZip(object):
             ("exportDescriptor.properties", descriptor.encode("utf-8") if descriptor is not None else (
                 "#Confluence site export\nexportType=all\nsource=cloud\n"
                 "supportEntitlementNumber=SEN-%d\ncreatedByBuildNumber=9012\n"
-                "backupAttachments=true\n" % seed).encode("ascii")),
+                "backupAttachments=%s\n" % (seed, "true" if attachments else "false")).encode("ascii")),
         ]
         if extra_member:
             # A hostile archive: a member whose path leaves the folder it is extracted into.
