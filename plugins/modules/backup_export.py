@@ -31,7 +31,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the backup and the exports and reports whether an export would start; never starts one.
+      - Reads the backup and the exports once and reports whether an export would start, or a running one be joined
+        (RV(would_start), RV(would_join)); never starts one and never waits.
   diff_mode:
     support: none
 options:
@@ -135,6 +136,18 @@ export:
   returned: when there is an export
   type: dict
   sample: {"exportId": "0b8e6c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "status": "COMPLETED"}
+would_start:
+  description: In check mode, whether a real run would start an export of the backup.
+  returned: in check mode
+  type: bool
+  sample: true
+would_join:
+  description:
+    - In check mode, whether an export of the backup is running, which a real run would join (and wait for, unless
+      O(wait=false)). Check mode reads once and never waits.
+  returned: in check mode
+  type: bool
+  sample: false
 http_status:
   description: The HTTP status of a refusal.
   returned: when the service refused the export

@@ -32,7 +32,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the backup and the imports and reports whether an import would start; never starts one.
+      - Reads the backup and the imports once and reports whether an import would start, or a running one be joined
+        (RV(would_start), RV(would_join)); never starts one and never waits.
   diff_mode:
     support: none
 options:
@@ -142,6 +143,18 @@ import:
   returned: when there is an import
   type: dict
   sample: {"importId": "0b8e6c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "status": "COMPLETED"}
+would_start:
+  description: In check mode, whether a real run would start an import of the backup.
+  returned: in check mode
+  type: bool
+  sample: true
+would_join:
+  description:
+    - In check mode, whether an import of the backup is running, which a real run would join (and wait for, unless
+      O(wait=false)). Check mode reads once and never waits.
+  returned: in check mode
+  type: bool
+  sample: false
 http_status:
   description: The HTTP status of a refusal.
   returned: when the service refused the import

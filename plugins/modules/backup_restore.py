@@ -37,8 +37,9 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the backup and the restores and reports whether a restore would start. It sends no write, so the
-        service's validation (which needs a restore to be created) does not run in check mode.
+      - Reads the backup and the restores once and reports whether a restore would start, or a running one be
+        joined (RV(would_restore), RV(would_join)); never waits. It sends no write, so the service's validation
+        (which needs a restore to be created) does not run in check mode.
   diff_mode:
     support: none
 options:
@@ -181,6 +182,13 @@ would_restore:
   returned: in check mode
   type: bool
   sample: true
+would_join:
+  description:
+    - In check mode, whether a restore of this backup into this site is running, which a real run would join (and
+      wait for, unless O(wait=false)). Check mode reads the restores once and never waits.
+  returned: in check mode
+  type: bool
+  sample: false
 http_status:
   description: The HTTP status of a refusal.
   returned: when the service refused the restore
@@ -218,11 +226,8 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-import time
-
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import TaskFailed, wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.restore import run_restore
 
 ARGUMENT_SPEC = dict(
     backup_id=dict(type="str", required=True),
@@ -233,138 +238,10 @@ ARGUMENT_SPEC = dict(
     consents=dict(type="list", elements="str", default=[]),
     confirm=dict(type="bool", default=False),
 )
-RETENTION_SECONDS = 14 * 86400
-RESTORE_AGAIN_SECONDS = 7 * 86400
-MAX_REVALIDATIONS = 3
-
-
-def check_backup(api, params):
-    """The backup, read first: refuse (no write yet) when it cannot be restored."""
-    backup = api.backup(params["backup_id"])
-    if backup is None:
-        raise TaskFailed("No backup %s in organization %s; nothing was written." % (params["backup_id"],
-                                                                                    params["org_id"]))
-    view = org.job_view(backup, org.BACKUP_IDS)
-    why = None
-    if view["status"] in (org.IN_PROGRESS, org.FAILED, org.EXPIRED):
-        why = "it is %s (only COMPLETE and INCOMPLETE backups can be restored)" % view["service_status"]
-    elif view["status"] not in (org.COMPLETE, org.INCOMPLETE):
-        why = "its status %s is not one a restore can start from" % view["service_status"]
-    elif view["created"] is not None and time.time() - view["created"] > RETENTION_SECONDS:
-        why = "it is older than 14 days (taken %s), past Atlassian's retention" % org.field(backup, "createdAt")
-    if why:
-        raise TaskFailed("Refusing to restore backup %s: %s. Nothing was written." % (params["backup_id"], why),
-                         status=None, failing_checks=[])
-    if view["cloud_id"] == params["cloud_id"]:
-        raise TaskFailed("Refusing to restore backup %s into its own site %s: the destination must be another site "
-                         "of the organization. Nothing was written." % (params["backup_id"], params["cloud_id"]),
-                         failing_checks=[])
-    return backup, view
-
-
-def run(module, api, params):
-    backup, bview = check_backup(api, params)
-    product = params["product"] or bview["product"]
-    dest = params["cloud_id"]
-    what = "the restore of backup %s into site %s" % (params["backup_id"], dest)
-    result = dict(changed=False, failing_checks=[])
-
-    for raw in api.restores(cloud_id=dest, product=product):
-        view = org.job_view(raw, org.RESTORE_IDS)
-        # The destination is checked here too, in case the service ignores the cloudId filter.
-        if view["backup_id"] != params["backup_id"] or org.field(raw, "destinationCloudId", "cloudId") not in (
-                None, dest):
-            continue
-        if view["status"] not in org.TERMINAL:
-            return proceed(module, api, params, result, raw, dest,
-                           "Joined %s, already %s (restore %s)." % (what, view["service_status"], view["id"]))
-        if view["status"] in (org.COMPLETE, org.INCOMPLETE) and view["created"] is not None and \
-                time.time() - view["created"] < RESTORE_AGAIN_SECONDS:
-            # The service restores a backup once in 7 days: a re-run reports the restore that was made.
-            return proceed(module, api, params, result, raw, dest,
-                           "This backup was already restored into site %s (restore %s, %s); nothing started." % (
-                               dest, view["id"], view["service_status"]))
-    if module.check_mode:
-        return dict(result, changed=True, would_restore=True, msg="Check mode: would start %s." % what)
-
-    body = {"backupId": params["backup_id"], "includeAttachments": params["include_attachments"],
-            "includeUsersAndGroups": params["include_users_and_groups"], "product": org.api_product(product)}
-    status, doc = api.create_restore(dest, body)
-    if status >= 400:
-        raise TaskFailed("The service refused %s: HTTP %s \"%s\"." % (what, status, org.refusal_text(doc)),
-                         http_status=status, **result)
-    result["changed"] = True
-    return proceed(module, api, params, result, doc, dest, "Started %s." % what)
-
-
-def proceed(module, api, params, result, doc, dest, how):
-    """Consent to the failing checks the user listed, then wait for the restore and fetch its report."""
-    restore_id = org.job_view(doc or {}, org.RESTORE_IDS)["id"]
-    if not restore_id:
-        raise TaskFailed("The service answered the restore without a restore id: %s" % org.clip(str(doc)), **result)
-    result.update(restore_id=restore_id)
-    for _round in range(MAX_REVALIDATIONS):
-        failing = org.failing_checks(doc)
-        for name in failing:
-            if name not in result["failing_checks"]:
-                result["failing_checks"].append(name)
-        if not failing:
-            break
-        missing = [name for name in failing if name not in params["consents"]]
-        if missing:
-            set_restore(result, doc)
-            raise TaskFailed(
-                "%s The service's validation stopped restore %s; these failing checks are not in consents:\n%s\n"
-                "Nothing is restored until they are consented to: add them to consents (if you accept what they "
-                "mean) and run the task again; it picks up this restore." % (
-                    how, restore_id, "\n".join("- " + line for line in org.explain_checks(missing))),
-                unconsented_checks=org.explain_checks(missing), **result)
-        if module.check_mode:
-            set_restore(result, doc)
-            return dict(result, changed=True, would_restore=True,
-                        msg=how + " Check mode: would consent to %s." % ", ".join(failing))
-        status, answer = api.revalidate(dest, restore_id, failing)
-        if status >= 400:
-            raise TaskFailed("The service refused the consents %s for restore %s: HTTP %s \"%s\"." % (
-                ", ".join(failing), restore_id, status, org.refusal_text(answer)), http_status=status, **result)
-        result["changed"] = True
-        how += " Consented to %s." % ", ".join(failing)
-        doc = answer if isinstance(answer, dict) and org.job_view(answer, org.RESTORE_IDS)["status"] else \
-            api.restore(restore_id)
-    if params["wait"] and not module.check_mode:
-        doc = wait_job("Restore %s" % restore_id, lambda: api.restore(restore_id), org.RESTORE_IDS, params,
-                       api.client.clock, api.client.sleep, module.debug)
-    set_restore(result, doc)
-    migration_id = org.field(doc, "migrationId", "migration.id")
-    if migration_id:
-        result["migration_id"] = migration_id
-    if result["status"] in (org.COMPLETE, org.INCOMPLETE) and migration_id:
-        url = api.post_op_report(dest, migration_id)
-        if url:
-            result["post_op_report_url"] = url
-            how += " The post-operation report is at %s." % url
-    how += " The restore is %s." % result["service_status"]
-    result["msg"] = how
-    return result
-
-
-def set_restore(result, doc):
-    view = org.job_view(doc or {}, org.RESTORE_IDS)
-    result.update(status=view["status"], service_status=view["service_status"], restore=doc)
 
 
 def main():
-    def guarded(module, api, params):
-        if not params["confirm"]:
-            module.fail_json(msg="A restore writes into site %s; set confirm: true to run it. Nothing was sent." %
-                                 params["cloud_id"], failing_checks=[])
-        unknown = [name for name in params["consents"] if name not in org.CHECKS]
-        if unknown:
-            module.fail_json(msg="Unknown consent(s) %s; the checks are: %s." % (
-                ", ".join(unknown), ", ".join(sorted(org.CHECKS))), failing_checks=[])
-        return run(module, api, params)
-
-    run_org_module(ARGUMENT_SPEC, guarded, "restore the backup", wait=True, supports_check_mode=True)
+    run_org_module(ARGUMENT_SPEC, run_restore, "restore the backup", wait=True, supports_check_mode=True)
 
 
 if __name__ == "__main__":

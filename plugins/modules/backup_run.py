@@ -19,8 +19,10 @@ description:
     started. A backup of the policy that is already running is joined, not started again.
   - A refused start (one backup every 7 days after the last complete one; no backup while one runs) fails with
     the service's words and, computed from the last complete backup, RV(next_allowed_at).
-  - INCOMPLETE ends the task with a warning that quotes what the service says is missing; FAILED and EXPIRED fail
-    it.
+  - INCOMPLETE ends the task with a warning that quotes what the service says is missing (also in RV(warning) and
+    RV(msg)); FAILED and EXPIRED fail it.
+  - Ages (O(max_age), the 7-day rule) are measured on the service's clock, read from the C(Date) header of its
+    answers, so that a host whose clock is off does not ask for a backup the service refuses.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 requirements:
@@ -35,7 +37,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the policy and its backups and reports whether a backup would be started; never starts one.
+      - Reads the policy and its backups once and reports whether a backup would be started, or a running one
+        joined (RV(would_start), RV(would_join)); never starts one and never waits.
   diff_mode:
     support: none
 options:
@@ -56,7 +59,8 @@ options:
     description:
       - When the policy has a COMPLETE backup younger than this, return it and start nothing.
       - Seconds, or a duration such as V(24h), V(7d). Omit it to always start a backup (which the service refuses
-        within 7 days of the last complete one).
+        within 7 days of the last complete one). For a nightly schedule, V(7d) reuses the week's backup on the six
+        nights the service would refuse a new one.
     type: raw
 notes:
   - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
@@ -136,10 +140,24 @@ next_allowed_at:
   type: str
   sample: "2026-11-29T02:00:00Z"
 would_start:
-  description: In check mode, whether a real run would start a backup.
+  description:
+    - In check mode, whether a real run would start a backup. RV(msg) says when the service would refuse it (7 days
+      after the last complete backup).
   returned: in check mode
   type: bool
   sample: true
+would_join:
+  description:
+    - In check mode, whether a backup of the policy is running, which a real run would join (and wait for, unless
+      O(wait=false)). Check mode reads the backups once and never waits.
+  returned: in check mode
+  type: bool
+  sample: false
+warning:
+  description: Why the backup is INCOMPLETE, in the service's words (also given as a warning).
+  returned: when the backup is INCOMPLETE
+  type: str
+  sample: "Backup 1f6c0e0a-4b58-4c0b-9a7e-3b2d1c0e9f88 is INCOMPLETE: 2 spaces could not be backed up: ARCHIVE"
 msg:
   description: What happened, in words.
   returned: always
@@ -177,11 +195,8 @@ request_id:
   sample: 7f3a9c1e5b2d4f60
 """
 
-import time
-
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.module import run_org_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import TaskFailed, resolve_policy, wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.run import run_backup
 
 ARGUMENT_SPEC = dict(
     policy_id=dict(type="str"),
@@ -189,91 +204,10 @@ ARGUMENT_SPEC = dict(
     product=dict(type="str", choices=["jira", "confluence"]),
     max_age=dict(type="raw"),
 )
-FREQUENCY_SECONDS = 7 * 86400
-
-
-def iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch is not None else None
-
-
-def run(module, api, params):
-    policy = resolve_policy(api, params)
-    view = org.policy_view(policy)
-    policy_id, what = view["policy_id"], "the %s backup policy of site %s" % (view["product"], view["cloud_id"])
-    backups = [(org.job_view(raw, org.BACKUP_IDS), raw) for raw in api.backups(policy_id)]
-    backups.sort(key=lambda pair: pair[0]["created"] or 0, reverse=True)
-    # Only backups with a readable creation time can say when the next one is allowed or how old they are.
-    complete = [pair for pair in backups if pair[0]["status"] == org.COMPLETE and pair[0]["created"] is not None]
-    result = dict(changed=False, triggered=False, policy_id=policy_id)
-    if complete:
-        result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
-
-    max_age = params["max_age"]
-    if max_age is not None and complete and time.time() - complete[0][0]["created"] <= max_age:
-        return finish(module, dict(result, msg="%s has a COMPLETE backup younger than max_age (%s); nothing "
-                                               "started." % (what.capitalize(), params["max_age_text"])), complete[0][1])
-
-    running = [pair for pair in backups if pair[0]["status"] not in org.TERMINAL]
-    if running:
-        return wait(module, api, params, result, running[0][1],
-                    "A backup of %s was already running (%s); joined it." % (what, running[0][0]["service_status"]))
-    if module.check_mode:
-        return dict(result, changed=True, would_start=True, msg="Check mode: would start a backup of %s." % what)
-
-    status, doc = api.start_backup(policy_id, view["cloud_id"])
-    if status >= 400:
-        words = org.refusal_text(doc)
-        # A backup may have started in between (by a person or another job): join it.
-        for raw in api.backups(policy_id):
-            if org.job_view(raw, org.BACKUP_IDS)["status"] not in org.TERMINAL:
-                return wait(module, api, params, result, raw,
-                            "The service refused a new backup of %s (\"%s\") while one ran; joined it." % (what, words))
-        when = (" The next backup is allowed from %s (7 days after the last complete one, %s)." % (
-            result["next_allowed_at"], complete[0][1].get("backupId")) if complete else "")
-        raise TaskFailed("The service refused to start a backup of %s: HTTP %s \"%s\".%s" % (what, status, words, when),
-                         http_status=status, policy_id=policy_id, next_allowed_at=result.get("next_allowed_at"),
-                         triggered=False)
-    started = org.job_view(doc or {}, org.BACKUP_IDS)
-    if not started["id"]:
-        raise TaskFailed("The service accepted the backup of %s but its answer names no backup id: %s" % (
-            what, org.clip(str(doc))))
-    result.update(changed=True, triggered=True)
-    return wait(module, api, params, result, doc, "Started backup %s of %s." % (started["id"], what))
-
-
-def wait(module, api, params, result, doc, how):
-    backup_id = org.job_view(doc, org.BACKUP_IDS)["id"]
-    if params["wait"]:
-        doc = wait_job("Backup %s" % backup_id, lambda: api.backup(backup_id), org.BACKUP_IDS, params,
-                       api.client.clock, api.client.sleep, module.debug)
-        how += " It is %s after waiting." % org.job_view(doc, org.BACKUP_IDS)["service_status"]
-    else:
-        how += " Not waiting (wait: false)."
-    return finish(module, dict(result, msg=how), doc)
-
-
-def finish(module, result, doc):
-    view = org.job_view(doc, org.BACKUP_IDS)
-    result.update(backup_id=view["id"], status=view["status"], service_status=view["service_status"], backup=doc)
-    if view["status"] == org.COMPLETE and view["created"] is not None:
-        result["next_allowed_at"] = max(result.get("next_allowed_at") or "", iso(view["created"] + FREQUENCY_SECONDS))
-    if view["status"] == org.INCOMPLETE:
-        missing = view["message"] or "the service did not say what is missing (Jira: some attachments; " \
-            "Confluence: some spaces)"
-        module.warn("Backup %s is INCOMPLETE: %s" % (view["id"], missing))
-    if view["status"] in (org.FAILED, org.EXPIRED):
-        said = (": %s" % view["message"]) if view["message"] else ""
-        raise TaskFailed("Backup %s is %s%s." % (view["id"], view["service_status"], said), **result)
-    return result
 
 
 def main():
-    def check(module, api, params):
-        if not params["policy_id"] and not (params["cloud_id"] and params["product"]):
-            module.fail_json(msg="Name the policy: give policy_id, or cloud_id and product.")
-        return run(module, api, params)
-
-    run_org_module(ARGUMENT_SPEC, check, "run the backup", wait=True, optional_durations=("max_age",),
+    run_org_module(ARGUMENT_SPEC, run_backup, "run the backup", wait=True, optional_durations=("max_age",),
                    supports_check_mode=True)
 
 

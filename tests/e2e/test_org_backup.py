@@ -288,3 +288,65 @@ def test_org_playbook_second_run_reports_no_change(emulator, run_playbook, tmp_p
     second = run_playbook(name=ORG_PLAYBOOK, module=None, atlassian_cloud_id=SITE,
                           atlassian_backup_poll_interval="0.2s")
     assert second.rc == 0 and "changed=0" in second.output, second.output[-3000:]
+
+
+# ------------------------------------------------------ check mode never waits
+def reads_only(emulator):
+    return [r["method"] for r in org(emulator)["requests"] if r["method"] != "GET"] == []
+
+
+def test_check_mode_reports_it_would_join_a_running_backup_without_waiting(emulator, run_playbook):
+    """Defect 4: a running backup was joined, and waited for, before the check-mode branch."""
+    p = policy(emulator)
+    running = placed_backup(emulator, pid(p), status="IN_PROGRESS", age_seconds=60, polls=3)
+    run = run_playbook.module("backup_run", check=True, policy_id=pid(p), wait_timeout="8h", poll_interval="0.1s")
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res = run.result
+    assert res["would_join"] is True and res["would_start"] is False and res["changed"] is False, res
+    assert res["backup_id"] == bid(running) and res["status"] == "IN_PROGRESS", res
+    assert "would join" in res["msg"], res
+    assert reads_only(emulator)
+    polled = [r for r in org(emulator)["requests"] if r["path"].endswith("/backups/" + bid(running))]
+    assert polled == [], "check mode reads the list once and never polls the backup"
+    assert org(emulator)["backups"][0]["status"] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize("module", ["backup_export", "backup_import"])
+def test_check_mode_reports_it_would_join_a_running_transfer_without_waiting(emulator, run_playbook, module):
+    kind = module.split("_")[1]
+    # Transfers take an hour of the emulator's clock, which does not move: a wait would last until wait_timeout.
+    emulator.reset(org_export_seconds=0 if kind == "import" else 3600, org_import_seconds=3600)
+    storage = run_playbook.module("backup_storage", name="acme-backups", region="eu-central-1", prefix="conf",
+                                  role_identifier="arn:aws:iam::123456789012:role/atl", principal_tag="atl",
+                                  cloud_id=SITE)
+    p = policy(emulator, storageId=storage.result["storage_id"])
+    backup = placed_backup(emulator, pid(p), status="COMPLETE", age_seconds=3600)
+    if kind == "import":
+        exported = run_playbook.module("backup_export", backup_id=bid(backup), poll_interval="0.1s")
+        assert exported.rc == 0 and exported.result["status"] == "COMPLETE", exported
+    started = run_playbook.module(module, backup_id=bid(backup), wait=False)
+    assert started.rc == 0 and started.result["status"] == "IN_PROGRESS", started
+    before = len(org(emulator)["requests"])
+    run = run_playbook.module(module, check=True, backup_id=bid(backup), wait_timeout="3s", poll_interval="0.1s")
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res = run.result
+    assert res["would_join"] is True and res["changed"] is False and res["status"] == "IN_PROGRESS", res
+    assert res[kind + "_id"] == started.result[kind + "_id"] and "would join" in res["msg"], res
+    seen = org(emulator)["requests"][before:]
+    assert [r["method"] for r in seen if r["method"] != "GET"] == []
+    assert not [r for r in seen if r["path"].endswith("/%ss/%s" % (kind, res[kind + "_id"]))], "no polling"
+
+
+def test_check_mode_reports_it_would_join_a_running_restore_without_waiting(emulator, run_playbook):
+    backup = restorable(emulator)
+    running = emulator.control("org/restore", {"backupId": bid(backup), "cloudId": RESTORE_SITE,
+                                               "status": "IN_PROGRESS", "polls": 3})
+    run = run_playbook.module("backup_restore", check=True, backup_id=bid(backup), cloud_id=RESTORE_SITE,
+                              confirm=True, wait_timeout="8h", poll_interval="0.1s")
+    assert run.rc == 0 and not run.result.get("failed"), run
+    res = run.result
+    assert res["would_join"] is True and res["would_restore"] is False and res["changed"] is False, res
+    assert res["restore_id"] == (running.get("restoreId") or running.get("id")) and res["status"] == "IN_PROGRESS"
+    assert "would join" in res["msg"], res
+    assert reads_only(emulator)
+    assert not [r for r in org(emulator)["requests"] if "/restores/" in r["path"]], "no polling"

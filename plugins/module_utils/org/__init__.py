@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) atlassian_ops.backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The organization-level Backup & Restore API for Jira and Confluence Cloud (api), its jobs, and its module runner.
+"""The organization-level Backup & Restore API for Jira and Confluence Cloud (api), its jobs and workflows (jobs: export
+and import; run: backup_run; restore: backup_restore), and its module runner.
 
 Nothing is re-exported here: import from the module that defines a name.
 """

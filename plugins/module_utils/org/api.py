@@ -14,7 +14,10 @@ reader of its answers, which are only partly documented:
 * paging follows Atlassian's guide: ``start`` is the page index counted from 0, ``pageSize`` items a page; the
   walk stops on a short page or at ``totalItems``: :meth:`OrgBackupApi.pages`;
 * the shape of a failing restore validation is not documented: :func:`failing_checks` finds the known check
-  names wherever they appear in the body.
+  names wherever they appear in the body;
+* ages (``max_age``, the 7-day rule, the 14-day retention) are measured on the service's clock, read from the
+  ``Date`` header of its answers (:meth:`OrgBackupApi.now`), so that a host whose clock is off does not ask for a
+  backup the service refuses.
 
 No Ansible imports.
 """
@@ -25,8 +28,14 @@ __metaclass__ = type
 
 import json
 import re
+import time
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, read_json
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
+    AtlassianError,
+    clip,
+    parse_http_date,
+    read_json,
+)
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
 
 MAX_BODY = 4 * 1024 * 1024
@@ -236,16 +245,32 @@ class OrgBackupApi(object):
         self.client = client
         self.org = "orgs/%s" % org_id
         self.page_size = page_size
+        self._service_time = None   # (the service's time from the last Date header, the client's clock then)
 
     # ------------------------------------------------------------ transport
     def _read(self, response):
+        self._read_date(response)
         return read_json(self.client, response, MAX_BODY, OrgApiError)
+
+    def _read_date(self, response):
+        when = parse_http_date(response.headers.get("Date"))
+        if when is not None:
+            self._service_time = (when, self.client.clock())
+
+    def now(self):
+        """The service's time (epoch seconds): its last ``Date`` header plus the time since; this host's clock
+        before any answer, or when the answers carry no date."""
+        if self._service_time is None:
+            return time.time()
+        when, seen = self._service_time
+        return when + max(0.0, self.client.clock() - seen)
 
     def get(self, path, params=None, missing_ok=False):
         """GET a document; None for a 404 when ``missing_ok``."""
         expected = (200, 404) if missing_ok else (200,)
         response = self.client.request("GET", path, params=params, stream=True, expected=expected)
         if response.status_code == 404:
+            self._read_date(response)
             response.close()
             return None
         return self._read(response)

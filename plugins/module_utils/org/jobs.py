@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) atlassian_ops.backup contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the organization-level modules share beyond the endpoints: finding a policy, waiting for a job.
+"""What the organization-level workflows share beyond the endpoints: finding a policy, waiting for a job, and the
+export and import workflow (``transfer``).
 
-No Ansible imports: the modules pass plain parameters, the API object and the client's clocks.
+No Ansible imports: the modules pass plain parameters, the API object and the client's clocks. In check mode a
+running job is read once and reported (``would_join``), never waited for.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -119,6 +121,8 @@ def transfer(kind, module, api, params):
         cloud_id, product = cloud_id or view["cloud_id"], product or view["product"]
     what = "the %s of backup %s" % (kind, backup_id)
     result = {"changed": False, "backup_id": backup_id, "cloud_id": cloud_id, "product": product}
+    if module.check_mode:
+        result.update(would_start=False, would_join=False)
 
     existing = []
     for raw in _listed(api, spec, module):
@@ -132,7 +136,7 @@ def transfer(kind, module, api, params):
             backup_id, spec["words"], kind, view["id"], view["service_status"])
         return _transfer_wait(kind, module, api, params, result, cloud_id, raw, how)
     if module.check_mode:
-        return dict(result, changed=True, msg="Check mode: would start %s." % what)
+        return dict(result, changed=True, would_start=True, msg="Check mode: would start %s." % what)
     status, doc = getattr(api, spec["start"])(product, cloud_id, backup_id)
     if status >= 400:
         raise TaskFailed("The service refused %s: HTTP %s \"%s\"." % (what, status, org.refusal_text(doc)),
@@ -165,9 +169,16 @@ def _single(doc, spec):
 
 
 def _transfer_wait(kind, module, api, params, result, cloud_id, doc, how):
+    """Wait for the transfer unless it is done; in check mode read once and never wait."""
     spec = TRANSFERS[kind]
     job_id = org.job_view(doc, spec["ids"])["id"]
-    if params["wait"] and org.job_view(doc, spec["ids"])["status"] not in DONE_STATUSES:
+    running = org.job_view(doc, spec["ids"])["status"] not in DONE_STATUSES
+    if module.check_mode and running:
+        result["would_join"] = True
+        how = "Check mode: %s %s of backup %s is %s; a real run would join it%s." % (
+            kind, job_id, result["backup_id"], org.job_view(doc, spec["ids"])["service_status"],
+            " and wait for it" if params["wait"] else "")
+    elif params["wait"] and running:
         doc = wait_job("%s %s" % (kind.capitalize(), job_id), lambda: getattr(api, spec["get"])(cloud_id, job_id),
                        spec["ids"], params, api.client.clock, api.client.sleep, module.debug)
         how += " It is %s after waiting." % org.job_view(doc, spec["ids"])["service_status"]

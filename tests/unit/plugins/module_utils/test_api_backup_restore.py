@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import time
 
 import pytest
 import responses
@@ -154,3 +155,23 @@ def test_views_read_either_spelling():
     assert view["status"] == "IN_PROGRESS" and view["service_status"] == "In Progress"
     assert view["created"] == 1795324200.5
     assert org.parse_time(1795324200500) == 1795324200.5 and org.parse_time("yesterday") is None
+
+
+@responses.activate
+def test_ages_are_measured_on_the_services_clock_from_its_date_header():
+    """A host whose clock is a day behind still sees the service's time (the 7-day rule is the service's)."""
+    ticks = [100.0]
+    client = AtlassianClient(BASE, auth=("basic", "admin@example.com", "tok-1234567890"), retries=0,
+                             clock=lambda: ticks[0])
+    answer = org.OrgBackupApi(client, "org-1")
+    before = answer.now()
+    assert abs(before - time.time()) < 60, "no answer yet: this host's clock"
+    responses.add(responses.GET, BASE + "/orgs/org-1/backups/b", json={"backupId": "b"},
+                  headers={"Date": "Sun, 22 Nov 2026 05:10:00 GMT"})
+    responses.add(responses.GET, BASE + "/orgs/org-1/backups/gone", status=404,
+                  headers={"Date": "Sun, 22 Nov 2026 05:20:00 GMT"})
+    answer.backup("b")
+    assert answer.now() == 1795324200.0
+    ticks[0] += 30.0
+    assert answer.now() == 1795324230.0, "the time since the answer, on the client's monotonic clock"
+    assert answer.backup("gone") is None and answer.now() == 1795324800.0, "a 404's date counts too"
