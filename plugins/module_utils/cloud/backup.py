@@ -29,6 +29,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
+    check_mode_join,
     DONE,
     FAILED,
     RUNNING,
@@ -224,15 +225,9 @@ class CloudBackup(object):
 
     def _check_mode_join(self, first, how):
         """Check mode met a running backup: report what a real run would do, after one read, without waiting."""
-        p = self.p
         if first is not None:
             self._set_progress(first)
-        fetch = bool(p["download"] and p.get("dest"))
-        self.result.update(changed=fetch, would_download=fetch)
-        self.result["msg"] = "Check mode: %s A real run would wait for it (up to wait_timeout, %s)%s; check mode read " \
-                             "the site once and does not wait." % (
-                                 how, p["wait_timeout_text"], (" and download it to %s" % p["dest"]) if fetch else "")
-        return self.result
+        return check_mode_join(self.result, self.p, how, "the site")
 
     def _frequency_limited(self, answer):
         p = self.p

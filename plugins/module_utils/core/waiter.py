@@ -97,3 +97,17 @@ def poll_until(fetch, classify, timeout, interval, clock=time.monotonic, sleep=t
                 msg += " Last error: %s." % last_error.message
             raise WaitTimeout(msg, last, elapsed, polls)
         sleep(interval)
+
+
+def check_mode_join(result, params, how, read):
+    """Check mode met a running job: fill ``result`` with what a real run would do, and never wait.
+
+    ``params``: the workflow's (``download``, ``dest``, ``wait_timeout_text``); ``read`` names what was read once
+    (``the site``, ``the job``). Returns ``result``.
+    """
+    fetch = bool(params.get("download", True) and params.get("dest"))
+    result.update(changed=fetch, would_download=fetch)
+    result["msg"] = "Check mode: %s A real run would wait for it (up to wait_timeout, %s)%s; check mode read %s " \
+                    "once and does not wait." % (how, params["wait_timeout_text"],
+                                                 (" and download it to %s" % params["dest"]) if fetch else "", read)
+    return result

@@ -26,7 +26,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder 
     site_label,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout, check_mode_join
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
@@ -192,13 +192,7 @@ class DataCenterBackup(object):
     def _join(self, view, triggered, how):
         p = self.p
         if p["check_mode"] and view["state"] in dc.ACTIVE:
-            # Check mode reads once and reports: it never waits for a job (up to wait_timeout).
-            fetch = bool(p["download"] and p.get("dest"))
-            self.result.update(changed=fetch, would_download=fetch)
-            self.result["msg"] = "Check mode: %s A real run would wait for it (up to wait_timeout, %s)%s; check mode " \
-                                 "read the job once and does not wait." % (
-                                     how, p["wait_timeout_text"], (" and download it to %s" % p["dest"]) if fetch else "")
-            return self.result
+            return check_mode_join(self.result, p, how, "the job")
         if not p["wait"]:
             self.result["msg"] = how + (" Not waiting (wait: false); run the task again with job_id: %s to wait for it "
                                         "and download it." % view["id"])
