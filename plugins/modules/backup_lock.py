@@ -83,6 +83,14 @@ options:
         RV(acquired=false).
     type: bool
     default: false
+  stale_after:
+    description:
+      - When the lock is busy, a holder that took it longer ago than this (in seconds or as a duration such as
+        V(12h)) is flagged as stale (RV(stale)), with a warning. Its run has lasted longer than a run is expected to,
+        so it may be dead, for example a run whose controller was lost over SSH, whose holder keeps the lock until
+        O(ttl). The lock is still respected; the warning says how to free it.
+      - Not set (the default), no holder is flagged.
+    type: raw
   watch_playbook:
     description:
       - Let go of the lock, within a few seconds, when the C(ansible-playbook) process that runs the play is gone.
@@ -234,6 +242,19 @@ holder:
       description: The C(ansible-playbook) process the holder watches, null when none.
       type: int
       sample: 48120
+held_seconds:
+  description:
+    - When the lock is busy, how long ago its holder took it (from RV(holder.started)), in seconds.
+    - Null when the lock is not busy, or when the holder line cannot be read.
+  returned: with O(state=acquired)
+  type: int
+  sample: 3600
+stale:
+  description:
+    - Whether the lock is busy with a holder that took it longer ago than O(stale_after).
+  returned: with O(state=acquired)
+  type: bool
+  sample: false
 watch_pid:
   description:
     - The C(ansible-playbook) process whose end makes the holder let go of the lock (see O(watch_playbook)).
@@ -254,6 +275,8 @@ msg:
            since 2026-11-22T02:00:00Z (owner scheduled_backup example.atlassian.net)."
 """
 
+import time
+
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import lock as _lock
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
@@ -266,12 +289,15 @@ ARGUMENT_SPEC = dict(
     token=dict(type="str", no_log=False),
     fail_when_busy=dict(type="bool", default=False),
     watch_playbook=dict(type="bool", default=True),
+    stale_after=dict(type="raw"),
 )
 
 
 def prepare(module, params):
     if params["state"] == "acquired" and params["ttl"] <= 0:
         module.fail_json(msg="ttl must be more than 0 (got %r)." % params["ttl_text"])
+    if params["stale_after"] is not None and params["stale_after"] <= 0:
+        module.fail_json(msg="stale_after must be more than 0 (got %r)." % params["stale_after_text"])
 
 
 def run(module, params):
@@ -282,18 +308,42 @@ def run(module, params):
     try:
         if params["state"] == "released":
             return released(params)
-        return acquired(params)
+        return acquired(module, params)
     except _lock.LockError as exc:
         raise TaskFailed(str(exc), path=params["path"])
 
 
-def acquired(params):
+def hours(seconds):
+    """``2h05m`` (or ``45s`` under a minute) for messages."""
+    if seconds < 60:
+        return "%ds" % seconds
+    return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
+
+
+def flag_stale(module, params, result, busy_msg):
+    """The message for a busy lock, with ``held_seconds`` and ``stale`` set, and a warning for a stale holder."""
+    holder = result["holder"]
+    held = _lock.held_seconds(holder, time.time()) if holder else None
+    stale = held is not None and params["stale_after"] is not None and held > params["stale_after"]
+    result.update(held_seconds=held, stale=stale)
+    if not stale:
+        return busy_msg
+    warning = ("Lock %s has been held for %s, longer than stale_after (%s): the run that holds it may be dead (a "
+               "controller lost over SSH leaves its holder until the ttl). The holder lets go at %s at the latest. "
+               "If no backup of this target runs on host %s, end pid %s there to free the lock now." % (
+                   params["path"], hours(held), params["stale_after_text"], holder.get("expires") or "?",
+                   holder.get("host") or "?", holder.get("pid")))
+    module.warn(warning)
+    return "%s %s" % (busy_msg, warning)
+
+
+def acquired(module, params):
     path = params["path"]
     watch_pid = watch_start = None
     if params["watch_playbook"]:
         watch_pid, watch_start = _lock.find_playbook()
     result = dict(changed=False, acquired=False, path=path, token=None, holder_pid=None, holder=None,
-                  watch_pid=watch_pid, expires=None)
+                  watch_pid=watch_pid, expires=None, held_seconds=None, stale=False)
     if params["check_mode"]:
         free = _lock.is_free(path)
         result["would_acquire"] = free
@@ -302,14 +352,15 @@ def acquired(params):
             return result
         holder = _lock.read_holder(path)
         result.update(holder=holder, holder_pid=holder["pid"] if holder else None)
-        result["msg"] = "Check mode: lock %s is busy: %s; a real run would not take it." % (path, _lock.describe(holder))
+        result["msg"] = flag_stale(module, params, result, "Check mode: lock %s is busy: %s; a real run would not take "
+                                   "it." % (path, _lock.describe(holder)))
         return result
     outcome = _lock.acquire(path, owner=params["owner"], ttl=params["ttl"], watch_pid=watch_pid,
                             watch_start=watch_start)
     holder = outcome["holder"]
     result.update(holder=holder, holder_pid=holder["pid"] if holder else None)
     if not outcome["acquired"]:
-        result["msg"] = "Lock %s is busy: %s." % (path, _lock.describe(holder))
+        result["msg"] = flag_stale(module, params, result, "Lock %s is busy: %s." % (path, _lock.describe(holder)))
         if params["fail_when_busy"]:
             raise TaskFailed(result["msg"], **dict((k, v) for k, v in result.items() if k != "msg"))
         return result
@@ -340,7 +391,7 @@ def released(params):
 
 def main():
     run_module(ARGUMENT_SPEC, run, "take or release the lock", connection="local", durations=("ttl",),
-               prepare=prepare, supports_check_mode=True, required_if=[("state", "released", ["token"])])
+               optional_durations=("stale_after",), prepare=prepare, supports_check_mode=True, required_if=[("state", "released", ["token"])])
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ description:
   - Writes one file in the format of node_exporter's textfile collector (C(--collector.textfile.directory)) with
     gauges that describe the target's newest verified backup and the outcome of its last run. Every sample has
     the labels C(target) and C(type), then those of O(labels).
+  - With O(status=skipped) (another run held the target's lock), C(atlassian_backup_last_run_skipped) counts the
+    runs in a row that skipped the target, and C(atlassian_backup_last_run_success) and the backup samples of the
+    file already there are kept. The next run with another O(status) writes no C(atlassian_backup_last_run_skipped).
+  - With O(warning=true) (a run that succeeded with a warning, such as an organization backup that is INCOMPLETE),
+    C(atlassian_backup_last_run_warning) is 1. A run without O(warning) writes no
+    C(atlassian_backup_last_run_warning).
   - "C(atlassian_backup_last_run_success) (1 or 0), C(atlassian_backup_last_success_timestamp_seconds) (the backup
     time of the newest verified backup, Unix seconds), C(atlassian_backup_duration_seconds) (create or export, plus
     download, from the manifest), C(atlassian_backup_size_bytes), C(atlassian_backup_verified{level}) (1 for the
@@ -61,16 +67,24 @@ options:
     type: str
     required: true
   status:
-    description: The outcome of this run for the target, the value of C(atlassian_backup_last_run_success).
+    description:
+      - The outcome of this run for the target, the value of C(atlassian_backup_last_run_success).
+      - V(skipped) when the run left the target alone because another run held its lock.
     type: str
     required: true
-    choices: [success, failed]
+    choices: [success, failed, skipped]
+  warning:
+    description:
+      - The run succeeded with a warning (such as an organization backup that is INCOMPLETE); writes
+        C(atlassian_backup_last_run_warning) 1.
+    type: bool
+    default: false
   manifest:
     description:
       - The manifest (C(.json), format 1) of the target's newest verified backup, such as RV(atlassian_ops.backup.confluence_backup#module:manifest_path).
       - "Read from it: C(backup_time) (else C(downloaded_at)), C(size), C(create_seconds) (else C(export_seconds))
         and C(download_seconds), C(verified_level), C(verified), C(inventory) and C(inventory_status)."
-      - Without it, O(status=failed) keeps the backup samples of the file already there.
+      - Without it, O(status=failed) and O(status=skipped) keep the backup samples of the file already there.
     type: path
   retained:
     description: How many verified copies retention kept, such as the number of RV(atlassian_ops.backup.backup_prune#module:kept) entries.
@@ -158,19 +172,19 @@ msg:
 """
 
 import errno
-import json
 import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import metrics as _metrics
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import MANIFEST_FORMAT, write_atomic
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
     target=dict(type="str", required=True),
     type=dict(type="str", required=True),
-    status=dict(type="str", required=True, choices=["success", "failed"]),
+    status=dict(type="str", required=True, choices=["success", "failed", "skipped"]),
+    warning=dict(type="bool", default=False),
     manifest=dict(type="path"),
     retained=dict(type="int"),
     labels=dict(type="dict"),
@@ -191,17 +205,11 @@ def read_text(path):
 
 def read_manifest(path):
     try:
-        with open(path, "rb") as handle:
-            manifest = json.loads(handle.read().decode("utf-8"))
-    except (IOError, OSError) as exc:
-        raise TaskFailed("Cannot read the manifest %s: %s." % (path, exc.strerror or exc))
-    except ValueError as exc:
-        raise TaskFailed("The manifest %s is not JSON: %s." % (path, exc))
-    if not isinstance(manifest, dict):
-        raise TaskFailed("The manifest %s is not a JSON object." % path)
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise TaskFailed("The manifest %s is of format %r; this module reads format %d (the manifests this collection "
-                         "writes)." % (path, manifest.get("format"), MANIFEST_FORMAT))
+        manifest = mf.read(path)
+    except mf.ManifestError as exc:
+        raise TaskFailed("Cannot use the manifest: %s." % exc)
+    if manifest is None:
+        raise TaskFailed("The manifest %s does not exist." % path)
     return manifest
 
 
@@ -224,27 +232,34 @@ def run(module, params):
     if params.get("retained") is not None and params["retained"] < 0:
         raise TaskFailed("retained must be 0 or more, not %d." % params["retained"], path=path)
     before = read_text(path)
+    success, skipped = params["status"] == "success", 0
+    if params["status"] == "skipped":
+        success, skipped = _metrics.after_skip(before, params["target"], params["type"])
     if params.get("manifest"):
         samples = _metrics.backup_samples(read_manifest(params["manifest"]))
         source = "the manifest %s" % params["manifest"]
-    elif params["status"] == "failed":
+    elif params["status"] != "success":
         samples = _metrics.previous_samples(before, params["target"], params["type"])
         source = "the last success's samples kept" if samples else "no backup known"
     else:
         samples = []
         source = "no manifest given"
-    text = _metrics.render(labels, params["status"] == "success", samples, params.get("retained"))
+    text = _metrics.render(labels, success, samples, params.get("retained"), skipped=skipped,
+                           warning=params["warning"])
     changed = text != before
     result = dict(changed=changed, path=path, content=text, samples=_metrics.sample_count(text))
     if module._diff:
         result["diff"] = dict(before=before or "", after=text, before_header=path, after_header=path)
     if changed and not module.check_mode:
-        write_atomic(path, text, mode=0o644)
+        mf.write_atomic(path, text, mode=0o644)
     if not changed:
         what = "Unchanged: %s holds these %d samples" % (path, result["samples"])
     else:
         what = "%s %d samples to %s" % ("Would write" if module.check_mode else "Wrote", result["samples"], path)
-    result["msg"] = "%s (last run %s; %s)." % (what, params["status"], source)
+    outcome = "skipped, %d in a row" % skipped if skipped else params["status"]
+    if params["warning"]:
+        outcome += " with a warning"
+    result["msg"] = "%s (last run %s; %s)." % (what, outcome, source)
     return result
 
 

@@ -15,10 +15,12 @@ __metaclass__ = type
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -332,3 +334,235 @@ def test_the_timer_and_its_service_are_rendered_and_valid(emulator, run_playbook
     entry = (cron / "atlassian-backup").read_text()
     line = [text for text in entry.splitlines() if text.startswith("0 2 * * * root ")]
     assert line and ". %s" % env_file in line[0] and "atlassian_ops.backup.scheduled_backup" in line[0], entry
+
+
+# --- the installed timer (issue 18, defect 6; issue 20, item 1) ------------------------------------------------------
+
+TIMER_USER = "timer-bot@example.com"
+TIMER_TOKEN = "timer-test-token-0c4e7a"  # not a canary: the timer's environment file holds it, under tmp_path
+
+
+def timer_vars(tmp_path, kind, **more):
+    config, units, cron = tmp_path / "etc", tmp_path / "units", tmp_path / "cron"
+    for folder in (units, cron):
+        folder.mkdir(exist_ok=True)
+    found = {"scheduled_backup_install_timer": True, "scheduled_backup_timer_activate": False,
+             "scheduled_backup_timer_kind": kind, "scheduled_backup_timer_config_dir": str(config),
+             "scheduled_backup_timer_unit_dir": str(units), "scheduled_backup_timer_cron_dir": str(cron)}
+    found.update(more)
+    return found
+
+
+def collection_beside_the_playbook(tmp_path):
+    """The collection in <playbook dir>/collections (as teams vendor it), and ANSIBLE_COLLECTIONS_PATH elsewhere."""
+    beside = tmp_path / "collections" / "ansible_collections" / "atlassian_ops"
+    beside.mkdir(parents=True)
+    os.symlink(COLLECTION, str(beside / "backup"))
+    elsewhere = tmp_path / "no-collections"
+    elsewhere.mkdir()
+    return str(elsewhere)
+
+
+def environment_file(path):
+    """KEY=value lines as systemd's EnvironmentFile= reads the ones the role writes (values in single quotes)."""
+    found = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, _sep, value = line.partition("=")
+            if len(value) >= 2 and value[0] == value[-1] == "'":
+                value = value[1:-1]
+            found[key] = value
+    return found
+
+
+def run_the_installed_command(tmp_path, kind):
+    """The timer's command line run as systemd or cron would run it: only the variables they set, none of ours."""
+    home = tmp_path / "timer-home"
+    home.mkdir(exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LOGNAME": "root"}
+    if kind == "systemd":
+        service = (tmp_path / "units" / "atlassian-backup.service").read_text()
+        settings = [line.partition("=") for line in service.splitlines() if "=" in line and not line.startswith("#")]
+        for key, _sep, value in settings:
+            if key == "Environment":
+                name, _sep, text = value.partition("=")
+                env[name] = text
+            elif key == "EnvironmentFile":
+                env.update(environment_file(value))
+        command = [value for key, _sep, value in settings if key == "ExecStart"][0]
+        proc = subprocess.run(shlex.split(command), env=env, cwd="/", stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
+        return proc.returncode, proc.stdout
+    # cron: the file's NAME=value lines, then the entry's command through /bin/sh; its output goes to logger,
+    # here a stand-in that keeps it in a file.
+    fake = tmp_path / "fakebin"
+    fake.mkdir(exist_ok=True)
+    log = tmp_path / "logger.out"
+    (fake / "logger").write_text("#!/bin/sh\ncat >> %s\n" % shlex.quote(str(log)))
+    os.chmod(str(fake / "logger"), 0o755)
+    env["PATH"] = "%s:/usr/bin:/bin" % fake
+    entry = (tmp_path / "cron" / "atlassian-backup").read_text().splitlines()
+    for line in entry:
+        if line and not line.startswith("#") and "=" in line.split()[0]:
+            name, _sep, value = line.partition("=")
+            env[name] = value
+    schedule = [line for line in entry if line[:1].isdigit()][0]
+    user, command = schedule.split(None, 6)[5:]
+    assert user == "root"
+    proc = subprocess.run(["/bin/sh", "-c", command], env=env, cwd=str(home), timeout=600, check=False)
+    return proc.returncode, log.read_text() if log.exists() else ""
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_installed_timer_command_backs_up_and_copies_to_s3_with_its_environment_file(
+        emulator, run_playbook, tmp_path, s3, kind):
+    """Every credential the interactive run took from the environment reaches the scheduled run: the target's
+    under its prefix (_URL, _USERNAME), a module's own variable (ATLASSIAN_API_TOKEN) and boto3's AWS_*; and the
+    scheduled run finds the collection where the role was loaded from (beside the playbook)."""
+    emulator.config(users={TIMER_USER: TIMER_TOKEN}, frequency_limit_seconds=0)
+    env = {"ANSIBLE_COLLECTIONS_PATH": collection_beside_the_playbook(tmp_path),
+           "ATLASSIAN_URL": None, "ATLASSIAN_USERNAME": None, "ATLASSIAN_ORG_ID": None,
+           "ATLASSIAN_BACKUP_API_URL": None, "ATLASSIAN_API_TOKEN": TIMER_TOKEN,
+           "SCHEDULED_BACKUP_SITE_A_URL": emulator.url, "SCHEDULED_BACKUP_SITE_A_USERNAME": TIMER_USER}
+    env.update(dict((name, None) for name in os.environ if name.startswith("AWS_")), **S3_ENV)
+    variables = dict(s3_vars(s3), **timer_vars(tmp_path, kind))
+    install = run_role(run_playbook, tmp_path, [{"name": "site-a", "type": "confluence_cloud"}], env=env, **variables)
+    assert install.rc == 0, install
+    env_file = tmp_path / "etc" / "atlassian-backup.env"
+    assert environment_file(str(env_file)) == {
+        "SCHEDULED_BACKUP_SITE_A_URL": emulator.url, "SCHEDULED_BACKUP_SITE_A_USERNAME": TIMER_USER,
+        "SCHEDULED_BACKUP_SITE_A_API_TOKEN": TIMER_TOKEN, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing"}
+    assert TIMER_TOKEN not in (tmp_path / "etc" / "atlassian-backup.yml").read_text()
+    assert TIMER_TOKEN not in install.output
+
+    # Tonight: nothing of the first run left, locally or in the bucket.
+    shutil.rmtree(str(tmp_path / "backups" / "site-a"))
+    for item in s3["client"].list_objects_v2(Bucket=s3["bucket"]).get("Contents", []):
+        s3["client"].delete_object(Bucket=s3["bucket"], Key=item["Key"])
+    seen = len(emulator.state()["requests"])
+    rc, output = run_the_installed_command(tmp_path, kind)
+    assert "could not be found" not in output, output[-3000:]
+    assert "failed=0" in output and "site-a (confluence_cloud): ok" in output, output[-3000:]
+    if kind == "systemd":
+        assert rc == 0, output[-3000:]
+    assert [r for r in emulator.state()["requests"][seen:] if r.get("method") == "POST"], "a new backup was taken"
+    zips = [n for n in os.listdir(str(tmp_path / "backups" / "site-a")) if n.endswith(".zip")]
+    assert len(zips) == 1, zips
+    listed = [o["Key"] for o in s3["client"].list_objects_v2(Bucket=s3["bucket"]).get("Contents", [])]
+    assert "nightly/site-a/" + zips[0] in listed, listed
+    metrics = families(str(tmp_path / "textfile" / "atlassian_backup_site_a.prom"))
+    assert value(metrics, "atlassian_backup_last_run_success", target="site-a") == 1
+
+
+def test_the_timer_files_are_the_timer_users_and_an_install_that_cannot_start_fails(emulator, run_playbook, tmp_path):
+    """A non-root timer user can read its variables and environment files (owner, 0600); a scheduled run whose
+    command cannot find the collection is refused at install, before any unit is written."""
+    pwd = pytest.importorskip("pwd")
+    if os.geteuid() != 0:
+        pytest.skip("giving the files to another user needs root")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    targets = [{"name": "site-a", "type": "confluence_cloud", "url": "https://example.atlassian.net",
+                "api_token": TIMER_TOKEN, "username": TIMER_USER, "enabled": False}]
+    outside = tempfile.mkdtemp(prefix="timer-config-")  # pytest's folders are root's only: nobody could not reach it
+    try:
+        os.chmod(outside, 0o755)
+        config = os.path.join(outside, "etc")
+        run = run_role(run_playbook, tmp_path, targets, **timer_vars(
+            tmp_path, "cron", scheduled_backup_timer_user="nobody", scheduled_backup_timer_config_dir=config))
+        assert run.rc == 0, run
+        files = [os.path.join(config, name) for name in ("atlassian-backup.yml", "atlassian-backup.env")]
+        for name in files:
+            info = os.stat(name)
+            assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (nobody.pw_uid, 0o600), name
+
+        def become_nobody():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+
+        as_nobody = subprocess.run(["cat"] + files, preexec_fn=become_nobody, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, universal_newlines=True, check=False)
+        assert as_nobody.returncode == 0 and TIMER_TOKEN in as_nobody.stdout, as_nobody.stderr
+    finally:
+        shutil.rmtree(outside)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "cron" / "atlassian-backup").unlink()
+    broken = run_role(run_playbook, tmp_path, targets, **timer_vars(
+        tmp_path, "cron", scheduled_backup_timer_collections_path=str(empty)))
+    assert broken.rc != 0, broken
+    assert "The scheduled run's command does not start" in broken.output, broken.output[-3000:]
+    assert "could not be found" in broken.output and str(empty) in broken.output, broken.output[-3000:]
+    assert not (tmp_path / "cron" / "atlassian-backup").exists()
+
+
+# --- a busy lock (issue 18, defect 8) and tags per step ---------------------------------------------------------------
+
+def test_a_busy_lock_is_reported_to_the_hook_counted_in_the_metrics_and_a_stale_holder_flagged(
+        emulator, run_playbook, tmp_path):
+    """site-a's holder took the lock long before scheduled_backup_lock_stale_after (a dead controller); wiki's a
+    minute ago (a run in progress). Both are skipped, reported to the hook and counted; only site-a is flagged."""
+    locks = tmp_path / "backups" / ".locks"
+    locks.mkdir(parents=True)
+    recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    held = {"site-a": "2020-01-01T00:00:00Z", "wiki": recent}
+    hook = tmp_path / "notify.yml"
+    hook.write_text(json.dumps([{"name": "Keep what the hook was given", "ansible.builtin.copy": {
+        "content": "{{ {'skipped': scheduled_backup_skipped | items2dict(key_name='name', value_name='stale'), "
+                   "'failed': scheduled_backup_failed | length, "
+                   "'lines': scheduled_backup_report | map(attribute='line') | list} | to_json }}",
+        "dest": str(tmp_path / "notified.json"), "mode": "0600"}}]))
+    handles = []
+    try:
+        for name, started in sorted(held.items()):
+            handle = open(str(locks / ("%s.lock" % name)), "w")
+            handles.append(handle)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle.write(json.dumps({"pid": 4242, "token": "someone-else", "owner": "scheduled_backup " + name,
+                                     "host": "other-host", "started": started,
+                                     "expires": "2099-01-01T00:00:00Z"}) + "\n")
+            handle.flush()
+        targets = three_targets(emulator)[:2]
+        first = run_role(run_playbook, tmp_path, targets, env=credentials(emulator),
+                         scheduled_backup_notify_tasks=str(hook))
+        second = run_role(run_playbook, tmp_path, targets, env=credentials(emulator),
+                          scheduled_backup_notify_tasks=str(hook))
+    finally:
+        for handle in handles:
+            handle.close()
+    assert first.rc == 0 and second.rc == 0, (first, second)
+    report = by_name(second)
+    assert [report[n]["status"] for n in ("site-a", "wiki")] == ["skipped", "skipped"], report
+    assert report["site-a"]["stale"] is True and report["wiki"]["stale"] is False, report
+    assert report["site-a"]["held_seconds"] > 6 * 365 * 86400 and report["wiki"]["held_seconds"] < 12 * 3600
+    assert "WARNING: stale lock" in report["site-a"]["line"] and "longer than stale_after (12h)" in report["site-a"]["msg"]
+    assert "end pid 4242" in report["site-a"]["msg"] and "other-host" in report["site-a"]["msg"]
+    assert "WARNING" not in report["wiki"]["line"], report["wiki"]
+    assert "[WARNING]: Lock %s" % (locks / "site-a.lock") in second.output, second.output[-3000:]
+    notified = json.loads((tmp_path / "notified.json").read_text())
+    assert notified["skipped"] == {"site-a": True, "wiki": False} and notified["failed"] == 0, notified
+    for name in ("site-a", "wiki"):
+        metrics = families(str(tmp_path / "textfile" / ("atlassian_backup_%s.prom" % name.replace("-", "_"))))
+        assert value(metrics, "atlassian_backup_last_run_skipped", target=name) == 2, "two runs in a row"
+        assert "atlassian_backup_last_run_success" not in metrics, "no run of this target has ended yet"
+    assert not [r for r in emulator.state()["requests"] if r.get("method") == "POST"], "nothing was started"
+
+
+def test_skip_tags_leaves_out_the_s3_copy_and_the_metrics(emulator, run_playbook, tmp_path, s3):
+    env = dict(credentials(emulator), ANSIBLE_SKIP_TAGS="s3,metrics", **S3_ENV)
+    run = run_role(run_playbook, tmp_path, [three_targets(emulator)[0]], env=env, **s3_vars(s3))
+    assert run.rc == 0, run
+    entry = by_name(run)["site-a"]
+    assert entry["status"] == "ok" and entry["verified"] == "inventory" and entry["s3"] is None, entry
+    assert os.path.exists(entry["path"]) and entry["retained"] == 1, entry
+    assert "Contents" not in s3["client"].list_objects_v2(Bucket=s3["bucket"]), "nothing copied"
+    assert os.listdir(str(tmp_path / "textfile")) == [], "no metrics written"
+    assert "Take the target's lock" in run.output and "Release the target's lock" in run.output

@@ -12,18 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import resolve_policy, wait_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_epoch
 
 # Seed 001: "You can run a new backup 7 days after your last complete backup".
 FREQUENCY_SECONDS = 7 * 86400
-
-
-def iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch is not None else None
 
 
 def check_options(params):
@@ -46,7 +41,7 @@ def run_backup(module, api, params):
     if module.check_mode:
         result.update(would_start=False, would_join=False)
     if complete:
-        result["next_allowed_at"] = iso(complete[0][0]["created"] + FREQUENCY_SECONDS)
+        result["next_allowed_at"] = format_epoch(complete[0][0]["created"] + FREQUENCY_SECONDS)
 
     max_age = params["max_age"]
     if max_age is not None and complete and api.now() - complete[0][0]["created"] <= max_age:
@@ -107,7 +102,7 @@ def finish(module, result, doc):
     view = org.job_view(doc, org.BACKUP_IDS)
     result.update(backup_id=view["id"], status=view["status"], service_status=view["service_status"], backup=doc)
     if view["status"] == org.COMPLETE and view["created"] is not None:
-        result["next_allowed_at"] = max(result.get("next_allowed_at") or "", iso(view["created"] + FREQUENCY_SECONDS))
+        result["next_allowed_at"] = max(result.get("next_allowed_at") or "", format_epoch(view["created"] + FREQUENCY_SECONDS))
     if view["status"] == org.INCOMPLETE:
         missing = view["message"] or "the service did not say what is missing (Jira: some attachments; " \
             "Confluence: some spaces)"

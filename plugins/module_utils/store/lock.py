@@ -28,6 +28,8 @@ import socket
 import sys
 import time
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
+
 PROC = "/proc"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 # How often the holder checks that the watched process is still there (seconds).
@@ -54,10 +56,6 @@ def _now():
         except OSError:  # pragma: no cover
             pass
     return time.monotonic()
-
-
-def iso_utc(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def new_token():
@@ -209,6 +207,18 @@ def describe(holder):
         return "held by a process whose holder line cannot be read"
     return "held by pid %s on host %s since %s (owner %s)" % (
         holder.get("pid"), holder.get("host") or "?", holder.get("started") or "?", holder.get("owner") or "not given")
+
+
+def held_seconds(holder, now):
+    """Whole seconds since the holder line's ``started`` (UTC) at ``now`` (Unix seconds), or None when it has none.
+
+    ``started`` is the wall-clock time the holder took the lock, so this is what an admin reading the line would
+    count. A ``started`` after ``now`` (clocks of two hosts apart) counts as 0.
+    """
+    started = mf.parse_time((holder or {}).get("started"))
+    if started is None:
+        return None
+    return max(0, int(now - started.timestamp()))
 
 
 def _check_folder(path):
@@ -398,8 +408,8 @@ def _hold(report, path, token, facts, ttl, watch_pid, watch_start, interval):  #
         return 1
     started = time.time()
     deadline = _now() + ttl
-    holder = dict(pid=os.getpid(), token=token, owner=facts["owner"], host=facts["host"], started=iso_utc(started),
-                  expires=iso_utc(started + ttl), boot_id=facts["boot_id"], watch_pid=facts["watch_pid"])
+    holder = dict(pid=os.getpid(), token=token, owner=facts["owner"], host=facts["host"], started=mf.format_epoch(started),
+                  expires=mf.format_epoch(started + ttl), boot_id=facts["boot_id"], watch_pid=facts["watch_pid"])
     line = (json.dumps(holder, sort_keys=False) + "\n").encode("utf-8")
     try:
         # Over the old line, then cut: a reader sees the old line or the new one as the first line, never a mix.

@@ -19,13 +19,15 @@ import calendar
 import math
 import re
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import parse_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.inventory import COUNT_NAMES
 
 PREFIX = "atlassian_backup_"
 # (name, help) in the order they are written
 METRICS = (
     ("last_run_success", "1 when the last run of the target succeeded, 0 when it failed."),
+    ("last_run_skipped", "Runs in a row that skipped the target because another run held its lock (only after one)."),
+    ("last_run_warning", "1 when the last run succeeded with a warning, such as an INCOMPLETE backup (only then)."),
     ("last_success_timestamp_seconds", "Backup time of the newest verified backup (Unix seconds)."),
     ("duration_seconds", "How long the newest verified backup took to create (or export) and download."),
     ("size_bytes", "Size of the newest verified backup."),
@@ -141,13 +143,20 @@ def backup_samples(manifest):
     return samples
 
 
-def render(labels, success, samples, retained=None):
+def render(labels, success, samples, retained=None, skipped=0, warning=False):
     """The textfile: HELP and TYPE for each metric present, then its samples, in a fixed order.
 
-    ``labels``: the target's labels (``target_labels``). ``samples`` other than last_run_success (and, when
-    ``retained`` is given, retained_copies) are written as given.
+    ``labels``: the target's labels (``target_labels``). ``samples`` other than last_run_success and
+    last_run_skipped (and, when ``retained`` is given, retained_copies) are written as given. ``success`` None
+    leaves last_run_success out (a skipped run with no earlier outcome); ``skipped`` more than 0 writes
+    last_run_skipped; ``warning`` true writes last_run_warning 1.
     """
-    rows = [("last_run_success", (), 1 if success else 0)] + [s for s in samples if s[0] != "last_run_success"]
+    rows = [] if success is None else [("last_run_success", (), 1 if success else 0)]
+    rows += [s for s in samples if s[0] not in ("last_run_success", "last_run_skipped", "last_run_warning")]
+    if skipped:
+        rows.append(("last_run_skipped", (), skipped))
+    if warning:
+        rows.append(("last_run_warning", (), 1))
     if retained is not None:
         rows = [s for s in rows if s[0] != "retained_copies"] + [("retained_copies", (), retained)]
     lines = []
@@ -223,3 +232,15 @@ def previous_samples(text, target, kind):
             return []
         kept.append((metric, ((extra, names[extra]),) if extra else (), value))
     return kept
+
+
+def after_skip(text, target, kind):
+    """(last_run_success, last_run_skipped) for a run that skipped the target: the earlier file's outcome (None when
+    it has none for this ``target`` and ``kind``) is kept, and its count of skipped runs grows by one."""
+    found = {}
+    for metric, labels, value in parse(text) or []:
+        names = dict(labels)
+        if metric in ("last_run_success", "last_run_skipped") and names.get("target") == target \
+                and names.get("type") == kind:
+            found[metric] = value
+    return found.get("last_run_success"), int(found.get("last_run_skipped") or 0) + 1

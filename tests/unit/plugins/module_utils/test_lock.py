@@ -212,6 +212,23 @@ def test_holder_line_is_the_first_line_only():
     assert _lock.read_holder("/nonexistent/folder/x.lock") is None
 
 
+def test_held_seconds_counts_from_the_holder_lines_start_at_the_given_time():
+    holder = {"pid": 12, "started": "2026-11-22T02:00:00Z"}
+    start = calendar.timegm((2026, 11, 22, 2, 0, 0))
+    assert _lock.held_seconds(holder, start + 13 * 3600 + 5) == 13 * 3600 + 5
+    assert _lock.held_seconds(holder, start + 0.9) == 0
+    assert _lock.held_seconds(holder, start - 60) == 0, "a start in the future (another host's clock) counts as 0"
+    for unreadable in (None, {}, {"pid": 12}, {"pid": 12, "started": "yesterday"}, {"pid": 12, "started": 5}):
+        assert _lock.held_seconds(unreadable, start) is None, unreadable
+
+
+def test_held_seconds_of_a_real_holder(lock_path, holders):
+    outcome = _lock.acquire(lock_path, owner="run one", ttl=60)
+    holders.append(outcome["holder"]["pid"])
+    started = calendar.timegm(time.strptime(outcome["holder"]["started"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert _lock.held_seconds(outcome["holder"], started + 7200) == 7200
+
+
 def test_ttl_expiry_frees_the_lock(lock_path, holders):
     outcome = _lock.acquire(lock_path, ttl=0.2, interval=0.05)
     pid = outcome["holder"]["pid"]

@@ -181,6 +181,30 @@ def test_only_a_file_of_the_same_target_we_wrote_is_kept():
     assert parsed(only_failure) == {("atlassian_backup_last_run_success", BASE): 0}
 
 
+def test_a_skipped_run_counts_the_skips_and_keeps_the_last_outcome_and_samples():
+    good = _metrics.render(LABELS, True, _metrics.backup_samples(MANIFEST), retained=3)
+    success, skips = _metrics.after_skip(good, "site-a", "confluence_cloud")
+    assert (success, skips) == (1, 1)
+    kept = _metrics.previous_samples(good, "site-a", "confluence_cloud")
+    skipped_text = _metrics.render(LABELS, success, kept, skipped=skips)
+    skipped = parsed(skipped_text)
+    assert skipped.pop(("atlassian_backup_last_run_skipped", BASE)) == 1
+    assert skipped == parsed(good), "the last run's outcome and the backup samples are kept"
+    assert _metrics.after_skip(skipped_text, "site-a", "confluence_cloud") == (1, 2), "two skips in a row"
+    failed = _metrics.render(LABELS, False, _metrics.previous_samples(skipped_text, "site-a", "confluence_cloud"))
+    assert ("atlassian_backup_last_run_skipped", BASE) not in parsed(failed), "a run that took the lock resets it"
+    assert _metrics.after_skip(failed, "site-a", "confluence_cloud") == (0, 1)
+
+
+def test_a_skip_with_no_earlier_file_writes_only_the_skip():
+    for nothing in (None, "", "garbage\n"):
+        assert _metrics.after_skip(nothing, "site-a", "confluence_cloud") == (None, 1)
+    other = _metrics.render(_metrics.target_labels("other", "confluence_cloud"), True, [])
+    assert _metrics.after_skip(other, "site-a", "confluence_cloud") == (None, 1), "another target's file"
+    text = _metrics.render(LABELS, None, [], skipped=1)
+    assert parsed(text) == {("atlassian_backup_last_run_skipped", BASE): 1}
+
+
 @pytest.mark.parametrize("name", ["target", "type", "level", "kind", "__name__", "__x", "1abc", "a-b", "", "é"])
 def test_label_names_are_checked(name):
     with pytest.raises(ValueError, match="label name"):
