@@ -14,7 +14,7 @@ version_added: 0.3.0
 description:
   - Runs before a backup, so that a backup that cannot be stored fails before the service is asked for it. It
     checks, in this order, the folder, that a file can be written there, the previous backup, and the free space.
-  - Creates the folder (mode 0750, and its missing parents) when it is missing. A O(path) that is a file, or under
+  - Creates the folder (mode 0700, like every folder the collection creates, and its missing parents) when it is missing. A O(path) that is a file, or under
     a file, is refused.
   - Writes, flushes and deletes a small probe file (C(.preflight-*)) in the folder. Permission bits are not
     trusted, because C(root) ignores them and a read-only mount does not show in them. Nothing else is written.
@@ -200,7 +200,7 @@ import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import preflight as _preflight
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import check_product, target_label
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import FOLDER_MODE, run_module
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -211,7 +211,6 @@ ARGUMENT_SPEC = dict(
     space_factor=dict(type="float", default=2.0),
     min_free=dict(type="raw"),
 )
-MODE = 0o750
 
 
 def options(module, params):
@@ -262,16 +261,16 @@ def run(module, params):
                 folder, parent))
         else:
             try:
-                os.makedirs(folder, MODE)
+                os.makedirs(folder, FOLDER_MODE)
             except OSError as exc:
                 if not os.path.isdir(folder):  # else another process made it meanwhile
                     module.fail_json(msg="Cannot create the backup folder %s (%s). Create it, or choose another path, "
                                          "writable by the user running the backup." % (folder, exc.strerror or exc),
                                      **result)
             else:
-                os.chmod(folder, MODE)  # exactly 0750, whatever the umask
+                os.chmod(folder, FOLDER_MODE)  # exactly 0700, whatever the umask
                 result.update(created=True, changed=True)
-                checks.append("folder %s created (mode 0750)" % folder)
+                checks.append("folder %s created (mode 0700)" % folder)
     if not checks:
         checks.append("folder %s exists" % folder)
 

@@ -58,8 +58,8 @@ def test_a_missing_folder_is_created_once_and_only_reported_in_check_mode(run_pl
     assert first.result["changed"] is True and first.result["created"] is True and first.result["exists"] is False
     assert first.result["writable"] is True and first.result["previous"] is None and first.result["previous_bytes"] is None
     assert first.result["required_bytes"] == 0 and first.result["free_bytes"] > 0
-    assert oct(os.stat(folder).st_mode & 0o777) == oct(0o750)
-    assert first.result["checks"][0] == "folder %s created (mode 0750)" % folder
+    assert oct(os.stat(folder).st_mode & 0o777) == oct(0o700)
+    assert first.result["checks"][0] == "folder %s created (mode 0700)" % folder
     assert first.result["msg"].startswith("Ready for the next backup in %s: folder %s created" % (folder, folder))
 
     second = preflight(run_playbook, folder)

@@ -223,3 +223,19 @@ def test_a_datacenter_token_with_a_trailing_line_break_works_and_never_leaks(emu
     tabbed = run_playbook.module("confluence_backup", env={"ATLASSIAN_PAT": DC_PAT[:8] + "\t" + DC_PAT[8:]}, **args)
     assert tabbed.result["failed"] and "personal_access_token holds" in tabbed.result["msg"], tabbed
     assert len(emulator.state()["dc"]["jobs"]) == 1
+
+
+# ------------------------------------------------------------------------------------- every reader: restore
+def test_a_restore_refuses_a_backup_whose_verification_failed(emulator, run_playbook, tmp_path):
+    src = str(tmp_path / "space.zip")
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("entities.xml", "<hibernate-generic/>\n")
+        archive.writestr("exportDescriptor.properties", "exportType=space\nspaceKey=DOC\nbackupAttachments=true\n")
+    write_sidecars(src, {"format": 1, "product": "confluence", "file": "space.zip", "size": os.path.getsize(src),
+                         "sha256": sha256_file(src), "verified": False,
+                         "verification_failure": {"level": "archive", "reason": "a bad member CRC",
+                                                  "at": "2026-11-21T02:03:04Z"}})
+    run = run_playbook.module("confluence_restore", env={"ATLASSIAN_PAT": DC_PAT}, url=emulator.url + DC_CONTEXT,
+                              scope="space", src=src, poll_interval=0.1, wait_timeout=60)
+    assert run.result["failed"] and "failed its last verification (archive: a bad member CRC" in run.result["msg"], run
+    assert not emulator.state()["dc"]["requests"]

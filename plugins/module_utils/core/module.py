@@ -104,6 +104,10 @@ MAX_CONNECTIONS = 16
 
 MAX_RETRY_WARNINGS = 3
 
+# The mode of every folder the collection creates for backups, locks or metrics: a backup holds the whole site,
+# users included, so only the owner reads it.
+FOLDER_MODE = 0o700
+
 # Every secret option of every connection; RAW_SECRETS go into a header or a URL as they are (not base64 encoded).
 SECRET_OPTIONS = ("api_token", "personal_access_token", "api_key", "endpoint")
 RAW_SECRETS = ("personal_access_token", "api_key", "endpoint")
@@ -332,7 +336,8 @@ def check_dest(module, dest):
         return
     if not os.path.exists(dest):
         try:
-            os.makedirs(dest, 0o700)
+            os.makedirs(dest, FOLDER_MODE)
+            os.chmod(dest, FOLDER_MODE)  # exactly, whatever the umask
         except OSError as exc:
             module.fail_json(msg="Could not create dest %s: %s" % (dest, _os_problem(exc)))
         return

@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import re
 import zipfile
@@ -20,6 +19,7 @@ import zipfile
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import Uploader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
@@ -64,46 +64,44 @@ def check_backup_file(path, scope, warn):
             raise TaskFailed("src %s is a %s backup (exportType=%s in %s) and scope is %s: Confluence fails a restore "
                              "whose file does not match the job. Use scope: %s, or another file; nothing was "
                              "uploaded." % (path, fits, export_type, DESCRIPTOR, scope, fits))
-    expected = _sidecar_sha256(path)
+    manifest = _manifest(path)
+    if manifest is not None and not mf.is_good(manifest):
+        raise TaskFailed("src %s failed its last verification (%s, recorded in %s); it cannot be trusted for a "
+                         "restore. Restore another backup, or verify this one again at that level if it was "
+                         "repaired; nothing was uploaded." % (path, mf.failure(manifest), mf.path_beside(path)))
+    expected = _sidecar_sha256(path, manifest)
     digest = None
     if expected is not None:
         digest = file_sha256(path)
         if digest != expected[0]:
             raise TaskFailed("src %s does not match its %s: sha256 %s, expected %s. The file is damaged or was "
                              "changed; nothing was uploaded." % (path, expected[1], digest, expected[0]))
-    manifest = _manifest(path)
     if manifest is not None and manifest.get("size") not in (None, size):
         raise TaskFailed("src %s is %d bytes but its manifest %s says %s; nothing was uploaded." % (
-            path, size, os.path.basename(path)[:-4] + ".json", manifest.get("size")))
+            path, size, os.path.basename(mf.path_beside(path)), manifest.get("size")))
     return {"size": size, "sha256": digest, "export_type": export_type}
 
 
-def _sidecar_sha256(path):
+def _sidecar_sha256(path, manifest):
     """``(sha256, which file said so)`` from ``<src>.sha256`` or the manifest beside it, or None."""
-    sidecar = path + ".sha256"
-    if os.path.isfile(sidecar):
-        with open(sidecar) as handle:
-            first = handle.read(4096).split()
-        if not first or not re.match(r"^[0-9a-fA-F]{64}$", first[0]):
-            raise TaskFailed("%s does not hold a sha256 (sha256sum format expected); fix or remove it. Nothing was "
-                             "uploaded." % sidecar)
-        return first[0].lower(), os.path.basename(sidecar)
-    manifest = _manifest(path)
+    sidecar = mf.sha256_path(path)
+    try:
+        digest = mf.read_sha256(sidecar)
+    except mf.ManifestError as exc:
+        raise TaskFailed("%s; fix or remove it. Nothing was uploaded." % exc)
+    if digest is not None:
+        return digest, os.path.basename(sidecar)
     if manifest is not None and re.match(r"^[0-9a-f]{64}$", str(manifest.get("sha256") or "")):
-        return manifest["sha256"], os.path.basename(path)[:-4] + ".json"
+        return manifest["sha256"], os.path.basename(mf.path_beside(path))
     return None
 
 
 def _manifest(path):
+    """The manifest beside ``path`` when it describes that file, else None (a zip from elsewhere has none)."""
     if not path.endswith(".zip"):
         return None
-    candidate = path[:-4] + ".json"
-    try:
-        with open(candidate) as handle:
-            data = json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("file") == os.path.basename(path):
+    data = mf.load(mf.path_beside(path))
+    if data is not None and data.get("file") == os.path.basename(path):
         return data
     return None
 

@@ -90,9 +90,10 @@ def series_of(data):
 
     No scope (Confluence Cloud, Snapshots) counts as ``site``; a Snapshots export's ``spaces`` list counts as its
     space keys. Values of an unexpected type are turned into text, so that they form a series of their own.
-    ``attachments`` is the manifest's ``include_attachments`` as taken (True, False, or None when unknown or not
-    a Confluence backup): backups with and without attachments never share a series, so that one kind never takes
-    the other's retention slots.
+    ``attachments`` is False for a backup known to have been taken without attachments (``include_attachments``
+    false, as taken) and True otherwise (with them, unknown, or not a Confluence backup: manifests of earlier
+    versions and other products stay in the series they were in): a backup without attachments never takes the
+    retention slot of one with them, nor the other way round.
     """
     label = data.get("site_label")
     label = label if isinstance(label, str) else None
@@ -105,10 +106,7 @@ def series_of(data):
         keys = []
     elif not isinstance(keys, (list, tuple)):
         keys = [keys]
-    attachments = data.get("include_attachments")
-    if attachments is not None and not isinstance(attachments, bool):
-        attachments = str(attachments)
-    return label, scope, tuple(sorted(set(str(key) for key in keys))), attachments
+    return label, scope, tuple(sorted(set(str(key) for key in keys))), data.get("include_attachments") is not False
 
 
 def check_files(zip_path, sha_path, data):

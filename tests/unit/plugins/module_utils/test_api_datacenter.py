@@ -158,16 +158,16 @@ def test_not_a_zip_and_a_missing_file_are_refused(tmp_path):
 def test_the_sidecar_or_the_manifest_must_match(tmp_path):
     path = backup_zip(tmp_path / "b.zip", "space")
     digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    (tmp_path / "b.json").write_text(json.dumps({"file": "b.zip", "sha256": digest, "size": 1}))
+    (tmp_path / "b.json").write_text(json.dumps({"format": 1, "file": "b.zip", "sha256": digest, "size": 1}))
     with pytest.raises(TaskFailed, match="its manifest b.json says 1"):
         check_backup_file(path, "space", lambda m: None)
-    (tmp_path / "b.json").write_text(json.dumps({"file": "b.zip", "sha256": "0" * 64}))
+    (tmp_path / "b.json").write_text(json.dumps({"format": 1, "file": "b.zip", "sha256": "0" * 64}))
     with pytest.raises(TaskFailed, match="does not match its b.json"):
         check_backup_file(path, "space", lambda m: None)
     (tmp_path / "b.zip.sha256").write_text("%s  b.zip\n" % digest)
     assert check_backup_file(path, "space", lambda m: None)["sha256"] == digest  # the sidecar wins
     (tmp_path / "b.zip.sha256").write_text("not a hash\n")
-    with pytest.raises(TaskFailed, match="does not hold a sha256"):
+    with pytest.raises(TaskFailed, match="is not in sha256sum format"):
         check_backup_file(path, "space", lambda m: None)
 
 
