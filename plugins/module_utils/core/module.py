@@ -488,4 +488,3 @@ def run_module(argument_spec, run, action, connection="site", wait=False, durati
     if connection != "local":
         result["http_retries"] = module.http_retries
     module.exit_json(**result)
-

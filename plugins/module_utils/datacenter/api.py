@@ -72,7 +72,6 @@ def split_keys(value):
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-
 def job_view(raw):
     """A ``JobDetails`` as snake_case facts (the API's own values, ``spaceKeys`` as a list)."""
     raw = raw if isinstance(raw, dict) else {}

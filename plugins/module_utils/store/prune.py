@@ -69,8 +69,8 @@ def prune(params, label, check_mode=False, diff=False, warn=None):
         if failures:
             result["changed"] = bool(result["deleted"])
             raise TaskFailed("Could not delete %d of %d backups: %s. What was deleted is in deleted; each backup "
-                                 "not fully deleted keeps its manifest." % (len(failures), len(doomed),
-                                                                            "; ".join(failures)), **result)
+                             "not fully deleted keeps its manifest." % (len(failures), len(doomed), "; ".join(failures)),
+                             **result)
     result["msg"] = summary("copy" if objects is not None else "check" if check_mode else "run", folder, doomed,
                             planned, result)
     left = []

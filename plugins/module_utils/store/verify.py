@@ -125,14 +125,16 @@ class Verification(object):
         self.result["size"] = size
         recorded = self.manifest.get("size") if self.manifest is not None else None
         if isinstance(recorded, int) and recorded != size:
-            self.reject("checksum", "Size mismatch: the manifest %s records %d bytes, %s has %d: the file is not the backup that "
-                      "was downloaded (cut short or changed)." % (manifest_path, recorded, path, size))
+            self.reject("checksum", "Size mismatch: the manifest %s records %d bytes, %s has %d: the file is not the "
+                                    "backup that was downloaded (cut short or changed)." % (
+                                        manifest_path, recorded, path, size))
         digest = file_sha256(path)
         self.result["sha256"] = digest
         for source, value in expected:
             if value != digest:
-                self.reject("checksum", "sha256 mismatch: %s expects %s, but %s has %s: the file is not the backup that was "
-                          "downloaded (or the record was changed)." % (source, value, path, digest))
+                self.reject("checksum", "sha256 mismatch: %s expects %s, but %s has %s: the file is not the backup "
+                                        "that was downloaded (or the record was changed)." % (
+                                            source, value, path, digest))
         self.done.append("sha256 matches %s" % " and ".join(
             "the .sha256 file" if s.startswith("the .sha256") else "the manifest" for s, v in expected))
 
@@ -182,10 +184,11 @@ class Verification(object):
         drops = inv.compare(counts, previous_counts, limit)
         self.result["drops"] = drops
         if drops:
-            self.reject("inventory", "Possible mass deletion in %s: %s, since the previous backup %s (more than max_drop_percent "
-                      "%g %%). Check the site before this backup replaces older ones; if the content was removed on "
-                      "purpose, verify this backup once with max_drop_percent: 100 to make it the new reference." % (
-                          self.path, inv.describe_drops(drops), previous, limit))
+            self.reject("inventory", "Possible mass deletion in %s: %s, since the previous backup %s (more than "
+                                     "max_drop_percent %g %%). Check the site before this backup replaces older ones; "
+                                     "if the content was removed on purpose, verify this backup once with "
+                                     "max_drop_percent: 100 to make it the new reference." % (
+                                         self.path, inv.describe_drops(drops), previous, limit))
         self.done.append("no count dropped more than %g %% since %s" % (limit, previous))
 
     def find_previous(self):
