@@ -299,7 +299,8 @@ def run(module, params):
         module.warn("personal_access_token (or ATLASSIAN_PAT) is sent to the Snapshots endpoint's host %s, which is not "
                     "the site's (%s). The vendor asks for a token on Confluence Data Center 9.x only; leave it unset "
                     "otherwise." % (urlsplit(params["endpoint"]).hostname, urlsplit(site).hostname))
-    return SnapshotsExport(params, module.client(), log=module.debug, collection_version=COLLECTION_VERSION).run()
+    return SnapshotsExport(params, module.client(), log=module.debug, collection_version=COLLECTION_VERSION,
+                           warn=module.warn).run()
 
 
 def main():

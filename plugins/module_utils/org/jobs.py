@@ -12,7 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import format_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
@@ -27,6 +30,50 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter i
 
 DONE_STATUSES = (org.COMPLETE, org.INCOMPLETE)
 FAILED_STATUSES = (org.FAILED, org.EXPIRED, org.CANCELLED, org.VALIDATION_FAILED)
+
+
+# How many times a list is read, poll_interval apart, for a job the service accepted without naming it.
+START_LISTINGS = 5
+
+
+def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by, baseline, matches, fetch):
+    """The document of the job a 2xx start answer stands for: never lost, never started twice.
+
+    The answer's documented id (``ids``) first; else an id found by shape (:mod:`core.shape`), with a warning naming
+    the field used; else the job is looked for in ``listing()`` (the same list the baseline ``baseline``, the ids
+    seen before the POST, came from): one that is new and ``matches(raw)``, with a warning. When the list shows
+    nothing new after :data:`START_LISTINGS` reads, the task fails saying that the service accepted the request,
+    quoting its answer and naming the call ``listed_by`` that lists it. No second POST in any case.
+    Returns ``(job id, the job's document)``: the answer's own object when it names the job by a documented
+    name, else the job as ``fetch(job_id)`` reads it (a minimal document when that finds nothing yet).
+    """
+    plural = kind + "s"
+    job_id, path = shape.find_id(doc, ids, prefer=(kind,), exclude=exclude, plural=(plural,))
+    if job_id is not None:
+        obj, _where = shape.unwrap(doc, (plural,))
+        if path in ids:
+            return job_id, obj
+        module.warn("The service's answer to the %s start named the %s id at %s, not at %s: read by its shape. "
+                    "Please report the field name (issue 19)." % (kind, kind, path, " or ".join(ids)))
+        return job_id, fetch(job_id) or {ids[0]: job_id}
+    sleep = api.client.sleep
+    for attempt in range(START_LISTINGS):
+        new = [raw for raw in listing() if org.job_view(raw, ids)["id"] not in baseline and matches(raw)]
+        if new:
+            new.sort(key=lambda raw: org.job_view(raw, ids)["created"] or 0, reverse=True)
+            found = org.job_view(new[0], ids)["id"]
+            module.warn("The service accepted the %s request but its answer named no %s id; found %s %s as the new "
+                        "one in %s (read %d time%s)." % (kind, kind, kind, found, listed_by, attempt + 1,
+                                                          "" if attempt == 0 else "s"))
+            return found, fetch(found) or new[0]
+        if attempt + 1 < START_LISTINGS:
+            sleep(params["poll_interval"])
+    raise TaskFailed("The service accepted the %s request (its answer: %s) but named no %s id, and %s showed no new "
+                     "%s after %d reads, %s apart. The %s may still have started: look there (or in "
+                     "admin.atlassian.com) before running the task again; nothing was requested a second time." % (
+                         kind, api.client.redact(org.clip(json.dumps(doc) if doc is not None else "(no body)")), kind,
+                         listed_by, kind, START_LISTINGS, format_duration(params["poll_interval"]), kind),
+                     status="unknown")
 
 
 def find_policy(api, cloud_id, product):
@@ -125,7 +172,8 @@ def transfer(kind, module, api, params):
         result.update(would_start=False, would_join=False)
 
     existing = []
-    for raw in _listed(api, spec, module):
+    listed = _listed(api, spec, module)
+    for raw in listed:
         view = org.job_view(raw, spec["ids"])
         if view["backup_id"] == backup_id and view["status"] not in FAILED_STATUSES:
             existing.append((view, raw))
@@ -141,15 +189,17 @@ def transfer(kind, module, api, params):
     if status >= 400:
         raise TaskFailed("The service refused %s: HTTP %s \"%s\"." % (what, status, org.refusal_text(doc)),
                          http_status=status, **result)
-    items = [] if doc is None else [doc] if _single(doc, spec) else org.items_of(doc, kind + "s")
-    started = next((raw for raw in items if org.job_view(raw, spec["ids"])["backup_id"] in (backup_id, None)),
-                   items[0] if items else None)
-    if not started or not org.job_view(started, spec["ids"])["id"]:
-        raise TaskFailed("The service accepted %s but its answer names no %s id: %s" % (
-            what, kind, org.clip(str(doc))), **result)
     result["changed"] = True
+    try:
+        job_id, started = started_job(
+            module, api, params, doc, kind, spec["ids"], (backup_id, cloud_id), lambda: _listed(api, spec, module),
+            "GET %s/%ss" % (api.org, kind), set(org.job_view(raw, spec["ids"])["id"] for raw in listed),
+            lambda raw: org.job_view(raw, spec["ids"])["backup_id"] in (backup_id, None),
+            lambda job: getattr(api, spec["get"])(cloud_id, job))
+    except TaskFailed as exc:
+        raise TaskFailed(exc.msg, **dict(result, **exc.fields))
     return _transfer_wait(kind, module, api, params, result, cloud_id, started,
-                          "Started %s %s of backup %s." % (kind, org.job_view(started, spec["ids"])["id"], backup_id))
+                          "Started %s %s of backup %s." % (kind, job_id, backup_id))
 
 
 def _listed(api, spec, module):
@@ -162,10 +212,6 @@ def _listed(api, spec, module):
         module.warn("The service has no list of %s (HTTP 404), so an earlier one of this backup cannot be found; "
                     "starting one." % spec["list"])
         return []
-
-
-def _single(doc, spec):
-    return isinstance(doc, dict) and org.field(doc, *spec["ids"]) is not None
 
 
 def _transfer_wait(kind, module, api, params, result, cloud_id, doc, how):

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import started_job, wait_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 # Seed 001 and 003: backups are kept 14 days; "You can restore a specific backup once in 7 days".
@@ -69,7 +69,8 @@ def run_restore(module, api, params):
     if module.check_mode:
         result.update(would_restore=False, would_join=False)
 
-    for raw in api.restores(cloud_id=dest, product=product):
+    listed = api.restores(cloud_id=dest, product=product)
+    for raw in listed:
         view = org.job_view(raw, org.RESTORE_IDS)
         # The destination is checked here too, in case the service ignores the cloudId filter.
         if view["backup_id"] != params["backup_id"] or org.field(raw, "destinationCloudId", "cloudId") not in (
@@ -100,6 +101,14 @@ def run_restore(module, api, params):
         raise TaskFailed("The service refused %s: HTTP %s \"%s\"." % (what, status, org.refusal_text(doc)),
                          http_status=status, **result)
     result["changed"] = True
+    try:
+        _restore_id, doc = started_job(
+            module, api, params, doc, "restore", org.RESTORE_IDS, (params["backup_id"], dest),
+            lambda: api.restores(cloud_id=dest, product=product), "GET %s/restores?cloudId=%s" % (api.org, dest),
+            set(org.job_view(raw, org.RESTORE_IDS)["id"] for raw in listed),
+            lambda raw: org.job_view(raw, org.RESTORE_IDS)["backup_id"] in (params["backup_id"], None), api.restore)
+    except TaskFailed as exc:
+        raise TaskFailed(exc.msg, **dict(result, **exc.fields))
     return proceed(module, api, params, result, doc, dest, "Started %s." % what)
 
 

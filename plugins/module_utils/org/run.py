@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import resolve_policy, wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import resolve_policy, started_job, wait_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_epoch
 
@@ -73,12 +73,11 @@ def run_backup(module, api, params):
         raise TaskFailed("The service refused to start a backup of %s: HTTP %s \"%s\".%s" % (what, status, words, when),
                          http_status=status, policy_id=policy_id, next_allowed_at=result.get("next_allowed_at"),
                          triggered=False)
-    started = org.job_view(doc or {}, org.BACKUP_IDS)
-    if not started["id"]:
-        raise TaskFailed("The service accepted the backup of %s but its answer names no backup id: %s" % (
-            what, org.clip(str(doc))))
     result.update(changed=True, triggered=True)
-    return wait(module, api, params, result, doc, "Started backup %s of %s." % (started["id"], what))
+    job_id, doc = started_job(module, api, params, doc, "backup", org.BACKUP_IDS, (policy_id, view["cloud_id"]),
+                              lambda: api.backups(policy_id), "GET %s/policies/%s/backups" % (api.org, policy_id),
+                              set(pair[0]["id"] for pair in backups), lambda raw: True, api.backup)
+    return wait(module, api, params, result, doc, "Started backup %s of %s." % (job_id, what))
 
 
 def wait(module, api, params, result, doc, how):

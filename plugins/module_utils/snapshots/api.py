@@ -29,6 +29,7 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, read_limited
 
 try:
@@ -50,6 +51,8 @@ STATUS_KEYS = ("status", "state", "taskStatus", "task_status")
 DOWNLOAD_KEYS = ("downloadUrl", "download_url", "downloadURL", "fileUrl", "file_url", "url", "result.url",
                  "result.file", "result.downloadUrl", "result.download_url", "links.download", "_links.download",
                  "_links.download.href", "file")
+# Words of the keys (or their parents) that hold the file, in order of preference, for a link found by shape.
+DOWNLOAD_WORDS = ("download", "file", "archive", "zip", "export", "artifact", "result", "output", "href", "url", "link")
 MESSAGE_KEYS = ("error", "message", "errorMessage", "error_message", "reason", "detail", "error_description")
 PROGRESS_KEYS = ("progress", "percent", "percentage", "percentComplete")
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
@@ -161,16 +164,29 @@ class SnapshotsApi(object):
             raise SnapshotsApiError("The task's status is not a JSON object: %s" % self.client.redact(
                 clip(json.dumps(doc))))
         status = field(doc, *STATUS_KEYS)
+        found_at = None
+        if status is None:
+            status, found_at = shape.find_status(doc)
+            found_at = ("status at %s" % found_at) if found_at else None
         url = field(doc, *DOWNLOAD_KEYS)
         if url is not None and url == status_url:
             url = None
         state = normalize_status(status)
+        if url is None and (state == DONE or status is None):
+            try:
+                url, path = shape.find_url(doc, prefer=DOWNLOAD_WORDS, exclude=(status_url, self.endpoint),
+                                           what="download link")
+            except shape.ShapeError as exc:
+                raise SnapshotsApiError("The task's status %s; refusing to guess which file is the export: %s" % (
+                    self.client.redact(str(exc)), self.client.redact(clip(json.dumps(doc)))))
+            if url is not None:
+                found_at = ", ".join(filter(None, (found_at, "download link at %s" % path)))
         if status is None and url is not None:
             state = DONE  # no status word at all, but a file to fetch
         progress = field(doc, *PROGRESS_KEYS)
         return {"state": state, "status": status, "progress": progress,
                 "message": field(doc, *MESSAGE_KEYS) if state == FAILED else None,
-                "download_url": urljoin(status_url, str(url)) if url else None, "raw": doc}
+                "download_url": urljoin(status_url, str(url)) if url else None, "raw": doc, "found_at": found_at}
 
     def describe(self, view):
         text = str(view.get("status") or "no status")

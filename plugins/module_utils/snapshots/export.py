@@ -112,9 +112,10 @@ class SnapshotsExport(object):
     None), spaces (a list, or None for all), dest, max_age (seconds or None), wait, wait_timeout, poll_interval,
     check_mode."""
 
-    def __init__(self, params, client, now=None, log=None, collection_version=None):
+    def __init__(self, params, client, now=None, log=None, collection_version=None, warn=None):
         self.p = params
         self.client = client
+        self.warn = warn or (lambda msg: None)
         self.api = snap.SnapshotsApi(client, params["endpoint"])
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
@@ -211,6 +212,9 @@ class SnapshotsExport(object):
                        "finish it." % (how, p["wait_timeout_text"], exc.message), status="running",
                        export_seconds=round(exc.elapsed or 0, 3))
         self.result["export_seconds"] = round(elapsed, 3)
+        if final.get("found_at"):
+            self.warn("The Snapshots task's status was read by its shape (%s): none of the field names the module "
+                      "knows were there. Please report the field names (issue 19)." % final["found_at"])
         if not final.get("download_url"):
             self._fail("%s The task is %s but its status names no file to download: %s" % (
                 how, final.get("status"), self.client.redact(clip(json.dumps(final.get("raw"))))),

@@ -96,6 +96,8 @@ DEFAULT_CONFIG = {
     "org_restore_failing_checks": ["Consent_Conflicting_Space_Check", "Consent_Conflicting_Group_Check"],
     "org_backup_frequency_days": 7,
     "org_backup_retention_days": 14,
+    "org_start_answer": "documented",  # documented | empty | nested | list | plural | opaque | echo (issue 19)
+    "org_list_hides_new": False,       # lists leave out jobs started while this is set
     # Confluence Data Center 8.3+ backup & restore REST API (datacenter.py)
     "dc_context_path": "/confluence",  # the API is <context>/rest/api/backup-restore; "" for none
     "dc_users": {"admin": "admin-password", "jdoe": "jdoe-password"},   # Basic: username -> password
@@ -117,6 +119,7 @@ DEFAULT_CONFIG = {
     "dc_refuse_chunked_uploads": False,  # True: 411 to chunked request bodies, as many reverse proxies do
     # The backup API of the Confluence app Snapshots, RadBee (snapshots.py). Its fields are undocumented: three shapes.
     "snapshots_shape": "a",            # a: 202 + taskId + poll + downloadUrl | b: links/state + 302 to media | file: zip
+    "snapshots_done_link": None,       # None | unlisted | nested | only | two: a finished task's link (issue 19)
     "snapshots_path": "/snapshots/api/backup/{token}",   # the "web request URL" the app shows once (on the site port)
     "snapshots_endpoint_token": "f3a9c1e5b2d4",
     "snapshots_key_header": "jira-snapshots-api-key",

@@ -360,7 +360,10 @@ class OrgBackupApi(object):
         made = [self._job(self._new(getattr(self, kind + "s"), now, backupId=b["id"], cloudId=b["cloudId"], product=b["product"],
                                     storageId=self.policies[b["policyId"]]["storageId"]), now, seconds)
                 for b in backups]
-        return self.em.json_response({kind + "s": [view(t, now) for t in made]}, status=202)
+        for t in made:
+            t["hidden"] = bool(self.em.config.get("org_list_hides_new"))
+        return self.start_answer([view(t, now) for t in made], kind + "s", 202,
+                                 {"cloudId": backups[0]["cloudId"], "backupId": backups[0]["id"]})
 
     # ------------------------------------------------------------- restores
     def _restore_status(self, r, now):
@@ -551,18 +554,58 @@ class OrgBackupApi(object):
         b = self.start_backup(p, account, now)
         return self.em.json_response({"backups": [self.backup_view(b, now)], "totalItems": 1})
 
+    def start_answer(self, objects, plural, status, request_ids):
+        """The answer to a start (backup, exports, imports, restore) in the shape ``org_start_answer`` asks for.
+
+        The service documents none of them (seed 001 gives only the request bodies); ``documented`` is the shape
+        this emulator has always served. The others are plausible shapes the collection must read by shape or by
+        listing (issue 19): ``empty`` (no body), ``nested`` (the id one level down under another name),
+        ``list`` (the object in a bare list), ``plural`` (under the plural key with ``totalItems``, as the v2
+        backup response sample of reference 4.3), ``opaque`` (words only) and ``echo`` (the request's own ids and
+        words: the cloud id and policy id are not the job's).
+        """
+        style = self.em.config.get("org_start_answer") or "documented"
+        one = objects[0] if len(objects) == 1 else None
+        if style == "empty":
+            return web.Response(status=status)
+        if style == "opaque":
+            return self.em.json_response({"accepted": True, "message": "Request accepted."}, status=status)
+        if style == "echo":
+            return self.em.json_response(dict(request_ids, message="Request accepted."), status=status)
+        if style == "list":
+            return self.em.json_response(objects, status=status)
+        if style == "plural":
+            return self.em.json_response({plural: objects, "totalItems": len(objects)}, status=status)
+        if style == "nested" and one is not None:
+            singular = plural[:-1]
+            ident = next(value for key, value in one.items() if key in (singular + "Id", "id"))
+            return self.em.json_response({"result": {"data": {singular + "_ref": {"%s_ID" % singular: ident},
+                                                              "State": one.get("status")}},
+                                          "cloudId": request_ids.get("cloudId")}, status=status)
+        if one is not None and plural != "exports" and plural != "imports":
+            return self.em.json_response(one, status=status)
+        return self.em.json_response({plural: objects}, status=status)
+
+    def listed(self, objects):
+        """What a list shows: with ``org_list_hides_new``, not the jobs started through the API since the setting."""
+        if not self.em.config.get("org_list_hides_new"):
+            return objects
+        return [o for o in objects if not o.get("hidden")]
+
     async def h_create_backup(self, request, user, now):
         body = await self._body(request)
         p = self._find(self.policies, _str(body, "policyId"), "POLICY_NOT_FOUND", "backup policy")
         if _str(body, "cloudId") != p["cloudId"]:
             raise Refusal(400, "INVALID_REQUEST", "The cloudId is not the site of this backup policy.")
         b = self.start_backup(p, account_id(user), now)
-        return self.em.json_response(self.backup_view(b, now), status=202)
+        b["hidden"] = bool(self.em.config.get("org_list_hides_new"))
+        return self.start_answer([self.backup_view(b, now)], "backups", 202,
+                                 {"policyId": p["id"], "cloudId": p["cloudId"]})
 
     async def h_policy_backups(self, request, user, now):
         p = self._find(self.policies, request.match_info["policyId"], "POLICY_NOT_FOUND", "backup policy")
-        return self._page(request, "backups", [b for b in self.backups.values() if b["policyId"] == p["id"]],
-                          self.backup_view, now)
+        return self._page(request, "backups", self.listed([b for b in self.backups.values()
+                                                           if b["policyId"] == p["id"]]), self.backup_view, now)
 
     async def h_get_backup(self, request, user, now):
         b = self._find(self.backups, request.match_info["backupId"], "BACKUP_NOT_FOUND", "backup")
@@ -579,8 +622,8 @@ class OrgBackupApi(object):
             table = getattr(self, kind + "s")   # looked up per request: reset() replaces the tables
             product = request.query.get("productType")
             product = _product(product, "productType") if product else None
-            return self._page(request, kind + "s", [t for t in table.values() if not product or
-                                                    t["product"] == product], self._transfer_view(kind), now)
+            return self._page(request, kind + "s", self.listed([t for t in table.values() if not product or
+                                                                t["product"] == product]), self._transfer_view(kind), now)
         return handler
 
     def _transfer_get(self, kind):
@@ -599,7 +642,9 @@ class OrgBackupApi(object):
         if body.get("product") is not None and _product(body["product"]) != backup["product"]:
             raise Refusal(400, "INVALID_REQUEST", "The product is not that of the backup.")
         r = self.new_restore(backup, dest, body, now)
-        return self.em.json_response(self.restore_view(r, now), status=201)
+        r["hidden"] = bool(self.em.config.get("org_list_hides_new"))
+        return self.start_answer([self.restore_view(r, now)], "restores", 201,
+                                 {"cloudId": dest["cloudId"], "backupId": backup["id"]})
 
     async def h_revalidate(self, request, user, now):
         body = await self._body(request)
@@ -621,9 +666,9 @@ class OrgBackupApi(object):
     async def h_list_restores(self, request, user, now):
         cloud_id, product = request.query.get("cloudId"), request.query.get("product")
         product = _product(product) if product else None
-        return self._page(request, "restores", [r for r in self.restores.values()
-                                                if (not cloud_id or r["cloudId"] == cloud_id)
-                                                and (not product or r["product"] == product)],
+        return self._page(request, "restores", self.listed([r for r in self.restores.values()
+                                                            if (not cloud_id or r["cloudId"] == cloud_id)
+                                                            and (not product or r["product"] == product)]),
                           self.restore_view, now)
 
     async def h_get_restore(self, request, user, now):

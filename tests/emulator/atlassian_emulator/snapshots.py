@@ -277,13 +277,34 @@ class SnapshotsApi(object):
                 body["downloadUrl"] = self.site_url() + self.download_path(task)
             elif task["status"] == "FAILED":
                 body["error"] = task["message"]
-            return body
+            return self.relink(task, body)
         status = task["status"]
         message = task["message"] if status == "FAILED" else MESSAGES_B[status]
         body = {"id": task["id"], "state": WORDS_B[status], "message": message % task["progress"]
                 if status == "RUNNING" else message}
         if status == "COMPLETED":
             body["result"] = {"file": self.download_path(task)}
+        return self.relink(task, body)
+
+    def relink(self, task, body):
+        """A finished task's link as ``snapshots_done_link`` asks (issue 19; the vendor documents no field):
+        ``unlisted`` (an absolute link under a name the module does not list), ``nested`` (one level down, under
+        other names), ``only`` (the one URL of a body whose status word is gone too), ``two`` (two different
+        links: the module must refuse to guess). None: the shape's own."""
+        style = self.cfg.get("snapshots_done_link")
+        if not style or task["status"] != "COMPLETED":
+            return body
+        link = self.site_url() + self.download_path(task)
+        body.pop("downloadUrl", None)
+        body.pop("result", None)
+        if style == "unlisted":
+            body["archiveLocation"] = link
+        elif style == "nested":
+            body["output"] = {"artifact": {"location": link}}
+        elif style == "only":
+            body = {"taskRef": task["id"], "meta": {"u": link}}
+        elif style == "two":
+            body["archive"] = {"primaryLocation": link, "mirrorLocation": link + "?mirror=1"}
         return body
 
     def _error(self, what, *args, **kwargs):
