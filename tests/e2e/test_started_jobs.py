@@ -115,3 +115,22 @@ def test_two_different_links_are_refused_quoting_both(emulator, run_playbook, de
     assert "archive.primaryLocation" in run.result["msg"] and "archive.mirrorLocation" in run.result["msg"]
     assert SNAP_URL_TOKEN not in run.result["msg"]
     assert not [n for n in os.listdir(dest) if n.endswith(".zip")]
+
+
+# --------------------------------------------------------------------------- paging: nothing skipped or repeated
+@pytest.mark.parametrize("counting", ("index0", "index1", "items"))
+def test_every_policy_is_found_once_whatever_start_counts(emulator, run_playbook, counting):
+    emulator.reset(org_page_size_max=10, org_page_start=counting, org_sites=[
+        {"cloudId": "site-%02d" % i, "cloudUrl": "https://s%02d.atlassian.net" % i, "cloudName": "s%02d" % i,
+         "products": ["JIRA", "CONFLUENCE"]} for i in range(13)])
+    for i in range(13):
+        for product in ("JIRA", "CONFLUENCE"):
+            emulator.control("org/policy", {"cloudId": "site-%02d" % i, "product": product,
+                                            "includeAttachments": True})
+    run = run_playbook.module("backup_info", resource="policies")
+    ids = [item.get("policyId") or item.get("id") for item in run.result["items"]]
+    assert run.rc == 0 and len(ids) == 26 and len(set(ids)) == 26, run.result.get("msg")
+    # A policy on the last page is found: no duplicate is created.
+    found = run_playbook.module("backup_policy", cloud_id="site-00", product="jira", include_attachments=True)
+    assert found.rc == 0 and found.result["changed"] is False, found
+    assert len(org(emulator)["policies"]) == 26

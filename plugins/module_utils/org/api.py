@@ -157,6 +157,15 @@ def total_of(body):
     return None
 
 
+def _identity(item, id_keys):
+    """What makes a listed item the same item on another page: its id, else its whole JSON text."""
+    if isinstance(item, dict):
+        for key in id_keys:
+            if item.get(key) not in (None, ""):
+                return "%s=%s" % (key, item[key])
+    return json.dumps(item, sort_keys=True)
+
+
 def failing_checks(body):
     """The names of the restore validation checks that failed, wherever the body lists them, in order."""
     found = []
@@ -282,20 +291,43 @@ class OrgBackupApi(object):
                                        headers={"Content-Type": "application/json"})
         return response.status_code, self._read(response)
 
-    def pages(self, path, keys, params=None):
-        """Every item of a list endpoint, following the documented paging to the last page."""
-        items = []
+    def pages(self, path, keys, params=None, id_keys=("id",)):
+        """Every item of a list endpoint once, whatever ``start`` counts.
+
+        Atlassian's guide says only that ``start`` "defines the start page of the response": a page index from 0
+        (what the emulator serves by default), from 1, or an item offset would all fit. The second page tells which:
+        all new items (pages from 0), none (pages from 1: ``start=1`` was the first page again), or the first page
+        shifted by one (an item offset, so the next ``start`` is the number of items seen). Items are kept once by
+        id (``id_keys``, or the whole item); the walk ends at ``totalItems``, on an empty or short page, or when a
+        page brings nothing new.
+        """
+        items, seen = [], set()
+        start, mode = 0, None
         for page in range(MAX_PAGES):
             query = dict(params or {})
-            query.update(start=page, pageSize=self.page_size)
+            query.update(start=start, pageSize=self.page_size)
             body = self.get(path, query)
             batch = items_of(body, *keys) if body is not None else []
-            items.extend(batch)
+            new = []
+            for item in batch:
+                key = _identity(item, id_keys)
+                if key not in seen:
+                    seen.add(key)
+                    new.append(item)
+            items.extend(new)
             total = total_of(body)
-            # With totalItems, go on until it is reached (a server may cap pageSize below what was asked);
-            # without it, a short page is the last one.
-            if not batch or (len(items) >= total if total is not None else len(batch) < self.page_size):
+            if not batch or (total is not None and len(items) >= total):
                 return items
+            if page == 1:
+                mode = "pages" if new else "pages from 1"
+                if len(new) == 1 < len(batch) and new[0] is batch[-1]:
+                    mode = "items"  # the first page again, shifted by one item
+            elif page > 1 and not new:
+                return items
+            # Without totalItems, a short page is the last one (a server may cap pageSize: then totalItems says).
+            if total is None and len(batch) < self.page_size:
+                return items
+            start = len(items) if mode == "items" else start + 1
         raise OrgApiError("%s: more than %d pages; stopping" % (path, MAX_PAGES))
 
     def _p(self, *parts):
@@ -308,14 +340,14 @@ class OrgBackupApi(object):
 
     def storages(self, cloud_id=None, product=None):
         params = dict((k, v) for k, v in (("cloudId", cloud_id), ("product", api_product(product) or None)) if v)
-        return self.pages(self._p("storages"), ("storages",), params)
+        return self.pages(self._p("storages"), ("storages",), params, ("storageId", "id"))
 
     def create_storage(self, body):
         return self.send("POST", self._p("storages"), body)[1]
 
     # -------------------------------------------------------------- policies
     def policies(self):
-        return self.pages(self._p("policies"), ("policies", "backupPolicies"))
+        return self.pages(self._p("policies"), ("policies", "backupPolicies"), id_keys=("policyId", "id"))
 
     def policy(self, policy_id):
         return self.get(self._p("policies", policy_id), missing_ok=True)
@@ -328,7 +360,7 @@ class OrgBackupApi(object):
 
     # --------------------------------------------------------------- backups
     def backups(self, policy_id):
-        return self.pages(self._p("policies", policy_id, "backups"), ("backups",))
+        return self.pages(self._p("policies", policy_id, "backups"), ("backups",), id_keys=BACKUP_IDS)
 
     def backup(self, backup_id):
         return self.get(self._p("backups", backup_id), missing_ok=True)
@@ -345,7 +377,7 @@ class OrgBackupApi(object):
 
     def exports(self, product=None):
         params = {"productType": api_product(product)} if product else None
-        return self.pages(self._p("exports"), ("exports",), params)
+        return self.pages(self._p("exports"), ("exports",), params, EXPORT_IDS)
 
     def export(self, cloud_id, export_id):
         return self.get(self._p("cloud", cloud_id, "exports", export_id), missing_ok=True)
@@ -356,7 +388,7 @@ class OrgBackupApi(object):
 
     def imports(self):
         # Not in seed 001 (it lists no imports collection); the symmetric path of exports.
-        return self.pages(self._p("imports"), ("imports",))
+        return self.pages(self._p("imports"), ("imports",), id_keys=IMPORT_IDS)
 
     def import_(self, cloud_id, import_id):
         return self.get(self._p("cloud", cloud_id, "imports", import_id), missing_ok=True)
@@ -371,7 +403,7 @@ class OrgBackupApi(object):
 
     def restores(self, cloud_id=None, product=None):
         params = dict((k, v) for k, v in (("cloudId", cloud_id), ("product", api_product(product) or None)) if v)
-        return self.pages(self._p("restores"), ("restores",), params)
+        return self.pages(self._p("restores"), ("restores",), params, RESTORE_IDS)
 
     def restore(self, restore_id):
         return self.get(self._p("restores", restore_id), missing_ok=True)

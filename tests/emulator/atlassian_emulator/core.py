@@ -98,6 +98,7 @@ DEFAULT_CONFIG = {
     "org_backup_retention_days": 14,
     "org_start_answer": "documented",  # documented | empty | nested | list | plural | opaque | echo (issue 19)
     "org_list_hides_new": False,       # lists leave out jobs started while this is set
+    "org_page_start": "index0",        # what start counts: index0 | index1 (pages from 1) | items (an offset)
     # Confluence Data Center 8.3+ backup & restore REST API (datacenter.py)
     "dc_context_path": "/confluence",  # the API is <context>/rest/api/backup-restore; "" for none
     "dc_users": {"admin": "admin-password", "jdoe": "jdoe-password"},   # Basic: username -> password

@@ -209,7 +209,16 @@ class OrgBackupApi(object):
                                                      "ASC or DESC.")
         size = min(size, int(self.em.config["org_page_size_max"]))
         objects = sorted(objects, key=lambda o: (o["created"], o["seq"]), reverse=order == "DESC")
-        page = objects[start * size:(start + 1) * size]
+        # What start counts is not documented ("defines the start page of the response"): a page index from 0
+        # (the default here), a page index from 1 (0 read as 1), or an item offset (issue 19).
+        counting = self.em.config.get("org_page_start") or "index0"
+        if counting == "index1":
+            first = (max(start, 1) - 1) * size
+        elif counting == "items":
+            first = start
+        else:
+            first = start * size
+        page = objects[first:first + size]
         return self.em.json_response({plural: [view(o, now, count=True) for o in page],
                                       "totalItems": len(objects)})
 
