@@ -571,7 +571,8 @@ def main():
         if mod.datacenter:
             from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.backup import DataCenterBackup
             params["username"] = None if params.get("personal_access_token") else params.get("username")
-            job = DataCenterBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
+            job = DataCenterBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION,
+                                   warn=mod.warn)
         else:
             from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud.backup import CloudBackup
             job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)

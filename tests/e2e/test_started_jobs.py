@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from conftest import ORG_ID, RESTORE_SITE, SITE, SNAP_URL_TOKEN
+from conftest import DC_CONTEXT, DC_PAT, ORG_ID, RESTORE_SITE, SITE, SNAP_URL_TOKEN
 from test_org_backup import bid, org, pid, placed_backup, policy
 from test_snapshots import export
 
@@ -134,3 +134,17 @@ def test_every_policy_is_found_once_whatever_start_counts(emulator, run_playbook
     found = run_playbook.module("backup_policy", cloud_id="site-00", product="jira", include_attachments=True)
     assert found.rc == 0 and found.result["changed"] is False, found
     assert len(org(emulator)["policies"]) == 26
+
+
+# --------------------------------------------------------------------------- Confluence Data Center: the job
+@pytest.mark.parametrize("style, scope", [("nested", "site"), ("empty", "site"), ("empty", "space")])
+def test_a_started_datacenter_backup_is_found_whatever_the_answer_says(emulator, run_playbook, dest, style, scope):
+    emulator.config(dc_start_answer=style)
+    args = dict(scope=scope, space_keys=["DOC"]) if scope == "space" else {}
+    run = run_playbook.module("confluence_backup", env={"ATLASSIAN_PAT": DC_PAT}, deployment="datacenter",
+                              url=emulator.url + DC_CONTEXT, dest=dest, poll_interval=0.1, wait_timeout=60, **args)
+    assert run.rc == 0 and not run.result.get("failed") and run.result["changed"], run
+    jobs = emulator.state()["dc"]["jobs"]
+    assert len(jobs) == 1 and run.result["job_id"] == jobs[0]["id"] and os.path.exists(run.result["path"]), run
+    assert warned(run, "read by its shape" if style == "nested" else "is the new one in GET jobs"), run.result
+    assert len([r for r in emulator.state()["dc"]["requests"] if r["method"] == "POST"]) == 1

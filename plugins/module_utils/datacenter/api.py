@@ -173,7 +173,8 @@ class DataCenterApi(object):
 
     # ------------------------------------------------------------------ jobs
     def start_backup(self, scope, space_keys=None, skip_attachments=False, keep_permanently=False, prefix=None):
-        """POST a backup; returns the job. A 409 (same spaces queued or running) raises AtlassianApiError."""
+        """POST a backup; returns the answer as sent (a ``JobDetails``, documented). A 409 (same spaces queued or
+        running) raises AtlassianApiError. The workflow reads the answer's job id (by shape where it must)."""
         body = {"keepPermanently": bool(keep_permanently)}
         if scope == "site":
             body["skipAttachments"] = bool(skip_attachments)
@@ -181,7 +182,7 @@ class DataCenterApi(object):
             body["spaceKeys"] = list(space_keys or [])
         if prefix:
             body["fileNamePrefix"] = prefix
-        return self._job(self.send("POST", ("backup", scope), body)[1], "POST backup/%s" % scope)
+        return self.send("POST", ("backup", scope), body)[1]
 
     def jobs(self, scope=None, operation=None, states=None, space_key=None, owner=None, from_date=None,
              to_date=None, limit=None):

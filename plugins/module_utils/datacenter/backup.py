@@ -13,10 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError, clip
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import format_time
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import (
@@ -31,6 +33,8 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jo
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 PRODUCT = "confluence"
+# How many times the job list is read, poll_interval apart, for a job the server accepted without naming it.
+START_LISTINGS = 5
 status_of = dc.status_word
 
 
@@ -42,12 +46,13 @@ class DataCenterBackup(object):
     username (None with a personal access token), check_mode.
     """
 
-    def __init__(self, params, client, now=None, log=None, collection_version=None):
+    def __init__(self, params, client, now=None, log=None, collection_version=None, warn=None):
         self.p = params
         self.client = client
         self.api = dc.DataCenterApi(client)
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
+        self.warn = warn or (lambda msg: None)
         self.label = site_label(params["url"])
         self.keys = sorted(set(params.get("space_keys") or [])) if params["scope"] == "space" else []
         self.collection_version = collection_version
@@ -91,7 +96,8 @@ class DataCenterBackup(object):
                                                p["max_age_text"]))
             return self.result
 
-        running = self._running_job()
+        seen = self._backup_jobs()
+        running = self._running_job(seen)
         if running is not None:
             self._set_job(running)
             return self._join(running, triggered=False, how="%s was already %s (job %s, started by %s); joined it "
@@ -112,9 +118,9 @@ class DataCenterBackup(object):
             if not dc.is_conflict(exc):
                 raise
             return self._conflict(exc)
-        view = dc.job_view(raw)
-        self._set_job(view)
         self.result.update(triggered=True, changed=True)
+        view = self._started(raw, set(v["id"] for v in seen))
+        self._set_job(view)
         how = "Started %s (job %s, %s)." % (self._what(), view["id"], view["service_state"])
         return self._join(view, triggered=True, how=how)
 
@@ -134,7 +140,40 @@ class DataCenterBackup(object):
         return self._join(view, triggered=False, how="Backup job %s (%s, started by %s)." % (
             job_id, view["service_state"], view.get("owner") or "an unknown user"))
 
-    def _running_job(self):
+    def _backup_jobs(self):
+        """The server's backup jobs of this scope, as views (the baseline of a start, and the running ones)."""
+        return [dc.job_view(raw) for raw in self.api.jobs(scope=self.p["scope"], operation="BACKUP")]
+
+    def _started(self, answer, baseline):
+        """The job a 2xx start answer stands for (issue 19): its documented ``id``, else an id found by shape, else
+        the job new since ``baseline`` of this selection in the job list. Never a second POST."""
+        job_id, path = shape.find_id(answer, ("id",), prefer=("job",), plural=("jobs", "results", "values"))
+        how = None
+        if job_id is not None and path != "id":
+            how = "the answer named the job's id at %s, not at id: read by its shape" % path
+        if job_id is None:
+            for attempt in range(START_LISTINGS):
+                new = [v for v in self._backup_jobs() if v["id"] not in baseline and v["operation"] == "backup"
+                       and (self.p["scope"] == "site" or sorted(set(v["space_keys"])) == self.keys)]
+                if new:
+                    job_id = sorted(new, key=lambda v: str(v.get("create_time") or ""))[-1]["id"]
+                    how = "the answer named no job id; job %s is the new one in GET jobs (read %d time%s)" % (
+                        job_id, attempt + 1, "" if attempt == 0 else "s")
+                    break
+                if attempt + 1 < START_LISTINGS:
+                    self.client.sleep(self.p["poll_interval"])
+        if job_id is None:
+            self._fail("Confluence accepted the backup request (its answer: %s) but named no job id, and GET %s "
+                       "showed no new backup job after %d reads. The backup may still have started: look there (or "
+                       "in the admin console's backup and restore page) before running the task again; nothing was "
+                       "requested a second time." % (self.client.redact(clip(json.dumps(answer))),
+                                                      self.api.path("jobs"), START_LISTINGS), status="unknown")
+        if how:
+            self.warn("Confluence started the backup, but %s. Please report the answer's shape (issue 19)." % how)
+        raw = answer if path == "id" else self.api.job(job_id)
+        return dc.job_view(raw or {"id": job_id})
+
+    def _running_job(self, views):
         """A queued or running backup job of exactly this selection that this run may join, or None.
 
         Space backups always include attachments (seed 002), so any such job of the same spaces is the backup
@@ -142,9 +181,7 @@ class DataCenterBackup(object):
         account is joined (an earlier, overlapping run of the same task); with a personal access token the
         account is not known and nothing is joined.
         """
-        jobs = self.api.jobs(scope=self.p["scope"], operation="BACKUP", states=dc.ACTIVE)
-        for raw in jobs:
-            view = dc.job_view(raw)
+        for view in views:
             if view["state"] not in dc.ACTIVE or view["operation"] != "backup":
                 continue
             if self.p["scope"] == "space":
@@ -158,7 +195,7 @@ class DataCenterBackup(object):
         """409: a backup of some of the same spaces is queued or running. Join it when it is exactly this one."""
         said = dc.error_text(exc)
         if self.p["scope"] == "site":
-            running = self._running_job()
+            running = self._running_job(self._backup_jobs())
             if running is not None:
                 self._set_job(running)
                 return self._join(running, triggered=False, how="Confluence refused another site backup (HTTP 409 "

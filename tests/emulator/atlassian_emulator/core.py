@@ -118,6 +118,7 @@ DEFAULT_CONFIG = {
     "dc_restore_outcome": "FINISHED",  # FINISHED | FAILED: how a restore of a matching file ends
     "dc_restore_error": "Restore failed: an unexpected error occurred while importing the backup",
     "dc_refuse_chunked_uploads": False,  # True: 411 to chunked request bodies, as many reverse proxies do
+    "dc_start_answer": "documented",   # documented (JobDetails) | nested (job.jobId) | empty: issue 19
     # The backup API of the Confluence app Snapshots, RadBee (snapshots.py). Its fields are undocumented: three shapes.
     "snapshots_shape": "a",            # a: 202 + taskId + poll + downloadUrl | b: links/state + 302 to media | file: zip
     "snapshots_done_link": None,       # None | unlisted | nested | only | two: a finished task's link (issue 19)

@@ -416,6 +416,20 @@ class DataCenterApi(object):
             raise Refusal(400, MESSAGES["settings"])
         return body
 
+    def start_answer(self, job, now):
+        """A backup start's answer: the documented ``JobDetails`` [seed 002], or, with ``dc_start_answer``, a shape
+        the collection must read without the documented ``id`` (issue 19): ``nested`` (under ``job.jobId``),
+        ``empty`` (no body)."""
+        style = self.cfg.get("dc_start_answer") or "documented"
+        view = self.view(job, now)
+        if style == "empty":
+            return web.Response(status=200)
+        if style == "nested":
+            inner = dict(view)
+            inner["jobId"] = inner.pop("id")
+            return self.em.json_response({"job": inner})
+        return self.em.json_response(view)
+
     async def h_backup_site(self, request, user, now):
         body = await self._body(request, SITE_SCHEMA, ("skipAttachments", "keepPermanently"))
         if not self._sysadmin(user):
@@ -424,7 +438,7 @@ class DataCenterApi(object):
                            skip_attachments=body["skipAttachments"], prefix=body.get("fileNamePrefix") or "",
                            polls=self.cfg.get("dc_job_polls"))
         self.advance(now, self.seq)
-        return self.em.json_response(self.view(job, now))
+        return self.start_answer(job, now)
 
     async def h_backup_space(self, request, user, now):
         body = await self._body(request, SPACE_SCHEMA, ("keepPermanently",))
@@ -441,7 +455,7 @@ class DataCenterApi(object):
         job = self.new_job("BACKUP", "SPACE", user, now, space_keys=keys, keep=body["keepPermanently"],
                            prefix=body.get("fileNamePrefix") or "", polls=self.cfg.get("dc_job_polls"))
         self.advance(now, self.seq)
-        return self.em.json_response(self.view(job, now))
+        return self.start_answer(job, now)
 
     def _filters(self, query):
         """The /jobs filters as predicates; Refusal(400) for a bad value."""
