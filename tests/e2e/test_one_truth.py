@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import zipfile
@@ -22,6 +21,9 @@ from datetime import datetime, timedelta, timezone
 from conftest import DC_CONTEXT, DC_PAT
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import site_label, write_sidecars
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256 as sha256_file
+
+from test_backup_verify import flip_byte_in_member
 
 
 def ok(run):
@@ -33,32 +35,10 @@ def manifest_of(path):
         return json.load(handle)
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def reseal(path):
     """Rewrite the sidecars for the file's current bytes: as if the service had served it that way."""
     record = dict(manifest_of(path), size=os.path.getsize(path), sha256=sha256_file(path))
     write_sidecars(path, record)
-
-
-def flip_byte_in_member(path, name_prefix, at=1000):
-    """Change one byte inside the data of the first stored member whose name starts with ``name_prefix``."""
-    with zipfile.ZipFile(path) as archive:
-        info = next(i for i in archive.infolist() if i.filename.startswith(name_prefix) and i.file_size > at)
-    with open(path, "r+b") as handle:
-        handle.seek(info.header_offset + 26)
-        lengths = handle.read(4)
-        start = info.header_offset + 30 + int.from_bytes(lengths[:2], "little") + int.from_bytes(lengths[2:], "little")
-        handle.seek(start + at)
-        byte = handle.read(1)
-        handle.seek(start + at)
-        handle.write(bytes([byte[0] ^ 0x5A]))
 
 
 def good_older_backup(dest, url, days_ago):
@@ -84,7 +64,7 @@ def test_a_backup_that_failed_verification_counts_nowhere(emulator, run_playbook
     assert ok(first) and first.result["changed"], first
     bad = first.result["path"]
     # The site served a zip with one bad member CRC: its sha256 and size are those of what was served.
-    flip_byte_in_member(bad, "attachments/")
+    flip_byte_in_member(bad, "attachments/0/0/data.bin")
     reseal(bad)
 
     check = run_playbook.module("backup_verify", path=bad, level="archive")
@@ -126,7 +106,7 @@ def test_a_deeper_pass_clears_the_failure_and_the_backup_counts_again(emulator, 
     first = run_playbook(dest=dest, max_age="24h")
     path = first.result["path"]
     original = open(path, "rb").read()
-    flip_byte_in_member(path, "attachments/")
+    flip_byte_in_member(path, "attachments/0/0/data.bin")
     reseal(path)
     failing = run_playbook.module("backup_verify", path=path, level="archive", check=True)
     assert failing.result["failed"] and failing.result["changed"] is True, failing
