@@ -138,10 +138,12 @@ def run_playbook(emulator, tmp_path):
 
     def start(**kwargs):
         """Start ansible-playbook in its own process group (so a test can kill the whole tree)."""
-        cmd, run_env, _result_file = prepare(**kwargs)
+        cmd, run_env, result_file = prepare(**kwargs)
         runs.append(None)
-        return subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
+        proc.result_file = result_file  # where the playbook saves the module's result, once it ends
+        return proc
 
     def run(preexec=None, module="confluence_backup", measure_rss=False, **kwargs):
         """``preexec`` runs in the child before ansible-playbook starts (limits set there are inherited).

@@ -15,6 +15,7 @@ import time
 
 import psutil
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.ranged import MIN_SPLIT
 from test_confluence_backup import assert_clean_dest, sha256_of, zips
 
 MIB = 1024 * 1024
@@ -45,35 +46,87 @@ def part_state(dest):
     return None
 
 
+def wait_for(what, condition, deadline=120):
+    """Poll the emulator until ``condition()`` holds: the test waits for a state, never for an amount of time
+    (the deadline only bounds a broken run)."""
+    end = time.monotonic() + deadline
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < end, "%s did not happen within %d s" % (what, deadline)
+        time.sleep(0.05)
+
+
 def test_parallel_ranges_fill_one_file(emulator, run_playbook, dest):
-    # 12 MiB at 4 MB/s per connection: one stream would take 3 s, four take under 1 s.
-    emulator.reset(backup_size=12 * MIB + 77, media_rate_per_connection=4000000)
-    run = run_playbook(dest=dest, download_connections=4)
-    assert run.rc == 0 and not run.result.get("failed"), run
-    res, state = run.result, emulator.state()
+    # 12 MiB over 4 connections: 4 segments of 3 MiB, none large enough to split. Each answer is held after its
+    # headers until all four are open, so they overlap by construction, not by how fast the machine is.
+    emulator.reset(backup_size=12 * MIB + 77)
+    emulator.faults({"kind": "hold", "host": "media", "name": "open", "after_bytes": 0, "count": 4})
+    res = run_released(emulator, run_playbook, "open", lambda gets: sum(1 for e in gets if e.get("held")) == 4,
+                       dest=dest, download_connections=4)
+    assert not res.get("failed"), res
+    state = emulator.state()
     assert res["download_mode"] == "ranges" and res["download_connections"] == 4
     assert res["sha256"] == state["backup"]["sha256"] == sha256_of(res["path"])
     assert stat.S_IMODE(os.stat(res["path"]).st_mode) == 0o600
     gets = media_gets(state)
-    # Ranges, over at least 4 connections at the same time.
-    assert all(e["status"] == 206 for e in gets) and len(gets) >= 4
-    assert max_overlap(gets) >= 4, gets
-    assert len({e["peer_port"] for e in gets}) >= 4
+    # Ranges, over 4 connections at the same time.
+    assert all(e["status"] == 206 for e in gets) and len(gets) == 4
+    assert max_overlap(gets) == 4, gets
+    assert len({e["peer_port"] for e in gets}) == 4
     # The signed link came from the site once; no Authorization ever reached the media host.
     assert res["link_refreshes"] == 1 and not any(e["authorization"] for e in state["media_log"])
     assert_clean_dest(dest)
 
 
+def run_released(emulator, run_playbook, name, ready, **kwargs):
+    """Start the playbook, wait until ``ready(media GETs)`` holds, release the answers held under ``name``, and
+    return the module's result once the playbook has ended."""
+    proc = run_playbook.start(**kwargs)
+    try:
+        wait_for("the state to release %r at" % name, lambda: ready(media_gets(emulator.state())))
+        emulator.release(name)
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, proc.returncode
+    with open(proc.result_file) as handle:
+        return json.load(handle)
+
+
 def test_connections_are_reused_between_segments(emulator, run_playbook, dest):
-    emulator.reset(backup_size=80 * MIB)
-    run = run_playbook(dest=dest, download_connections=2)
-    assert run.rc == 0 and not run.result.get("failed"), run
-    assert run.result["sha256"] == emulator.state()["backup"]["sha256"]
-    gets = media_gets(emulator.state())
-    # Segments of 32, 32 and 16 MiB over 2 connections: a segment read to its end hands its
-    # connection back, and the next segment goes out on it.
-    assert len(gets) >= 3
-    assert len({e["peer_port"] for e in gets}) < len(gets), [(e["range"], e["peer_port"]) for e in gets]
+    # 80 MiB over 2 connections: segments of 32, 32 and 16 MiB. The first answer (the probe, which carries
+    # segment 1) is held after its headers, so the other connection takes segment 2, then segment 3, then the
+    # halves it splits off segment 1, however fast or slow this machine is.
+    # What the engine guarantees: a segment read to its end hands its connection back, and the same worker's
+    # next request goes out on it. So every request but the held one comes from one client port.
+    size = 80 * MIB
+    emulator.reset(backup_size=size)
+    emulator.faults({"kind": "hold", "host": "media", "name": "probe", "after_bytes": 0})
+
+    def others_done(gets):
+        others = [e for e in gets if not e.get("held")]
+        # A segment is split only while 2 * MIN_SPLIT or more is left of it: below that, nothing new starts.
+        left = size - sum(e["bytes_sent"] for e in others)
+        return (gets and gets[0].get("held") == "probe" and others and all(e["finished"] for e in others)
+                and left < 2 * MIN_SPLIT)
+
+    result = run_released(emulator, run_playbook, "probe", others_done, dest=dest, download_connections=2)
+    assert not result.get("failed"), result
+    state = emulator.state()
+    assert result["sha256"] == state["backup"]["sha256"] == sha256_of(result["path"])
+    gets = media_gets(state)
+    held, others = gets[0], gets[1:]
+    assert held["held"] == "probe" and held["released"]
+    # Segments 2 and 3 at least, and the splits of segment 1: one connection for all of them.
+    assert len(others) >= 2 and not any(e.get("held") for e in others)
+    assert len({e["peer_port"] for e in others}) == 1, [(e["range"], e["peer_port"]) for e in gets]
+    assert held["peer_port"] not in {e["peer_port"] for e in others}
+    assert result["download_connections"] == 2
+    assert_clean_dest(dest)
 
 
 def test_falls_back_to_one_stream_without_ranges(emulator, run_playbook, dest):
@@ -161,20 +214,20 @@ def test_stopped_parallel_download_resumes_only_missing_segments(emulator, run_p
 
 
 def test_killed_download_resumes_where_it_was(emulator, run_playbook, dest):
-    # 16 MiB over 4 connections (4 segments of 4 MiB); each answer stalls after 3 MiB, so the run holds at 75 %
-    # however fast or slow this machine is, and is SIGKILLed there (no race with the transfer).
+    # 16 MiB over 4 connections (4 segments of 4 MiB); each answer is held after 3 MiB until the test releases it
+    # (never, here), so the run stops at 75 % however fast or slow this machine is, and is SIGKILLed there once its
+    # checkpoint shows 40 % written (no race with the transfer, no stall that ends on its own).
     emulator.reset(backup_size=16 * MIB)
-    emulator.faults(*[{"kind": "drop", "host": "media", "after_bytes": 3 * MIB, "hold_seconds": 120}] * 4)
+    emulator.faults({"kind": "hold", "host": "media", "name": "stall", "after_bytes": 3 * MIB, "count": 4})
     size = 16 * MIB
     proc = run_playbook.start(dest=dest, download_connections=4)
-    written = 0
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None:
+
+    def checkpointed():
+        """The bytes the checkpoint records once it reaches 40 %; 0 before."""
         state_file = part_state(dest)
-        written = sum(seg[2] for seg in state_file["segments"]) if state_file else 0
-        if written >= 0.4 * size:
-            break
-        time.sleep(0.02)
+        kept = sum(seg[2] for seg in state_file["segments"]) if state_file else 0
+        return kept if kept >= 0.4 * size else 0
+    written = wait_for("a checkpoint of 40 %", checkpointed)
     # Ansible starts the module in a session of its own: kill every descendant, then the playbook.
     tree = psutil.Process(proc.pid).children(recursive=True)
     for child in tree:
@@ -183,6 +236,7 @@ def test_killed_download_resumes_where_it_was(emulator, run_playbook, dest):
     proc.wait()
     psutil.wait_procs(tree, timeout=10)
     assert 0.4 * size <= written < size, written
+    emulator.release("stall")
     emulator.faults()
     before = len(emulator.state()["media_log"])
     second = run_playbook(dest=dest, download_connections=4)

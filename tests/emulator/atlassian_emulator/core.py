@@ -137,7 +137,7 @@ DEFAULT_CONFIG = {
     "snapshots_zip_size": 64 * 1024,   # bytes of history.bin in each export
 }
 
-FAULT_KINDS = ("http", "non_json", "drop", "delay", "truncate_json", "redirect", "endless")
+FAULT_KINDS = ("http", "non_json", "drop", "hold", "delay", "truncate_json", "redirect", "endless")
 
 
 class Emulator(object):
@@ -168,6 +168,10 @@ class Emulator(object):
         self.requests = []
         self.media_log = []
         self.fault_log = []
+        # Media answers held by a "hold" fault, by name: each waits until POST /_emulator/release names it.
+        for event in getattr(self, "holds", {}).values():
+            event.set()
+        self.holds = {}
         self.rng = random.Random(self.config.get("media_seed", 1))
         from atlassian_emulator.media import _Bucket
         self.total_bucket = _Bucket()
@@ -206,6 +210,16 @@ class Emulator(object):
             self.fault_log.append({"kind": rule.get("kind", "http"), "path": request.path, "host": host})
             return rule
         return None
+
+    def hold_event(self, name):
+        """The event a held media answer waits for (set by ``release``)."""
+        event = self.holds.get(name)
+        if event is None:
+            event = self.holds[name] = asyncio.Event()
+        return event
+
+    def release(self, name):
+        self.hold_event(name).set()
 
     def set_faults(self, faults):
         armed = []
@@ -343,6 +357,7 @@ class Emulator(object):
             "media_log": self.media_log,
             "fault_log": self.fault_log,
             "faults_remaining": [dict(r) for r in self.faults if r.get("remaining", 0) > 0],
+            "holds": {name: event.is_set() for name, event in self.holds.items()},
         }
         for api in self.apis:
             data.update(api.state())
@@ -377,6 +392,12 @@ class Emulator(object):
                 self.set_faults(body.get("faults", []))
             except ValueError as exc:
                 return web.json_response({"ok": False, "error": str(exc)}, status=400)
+            return web.json_response({"ok": True})
+
+        @routes.post("/_emulator/release")
+        async def post_release(request):
+            body = await _json(request)
+            self.release(str(body.get("name", "")))
             return web.json_response({"ok": True})
 
         @routes.post("/_emulator/advance")

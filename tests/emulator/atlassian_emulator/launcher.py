@@ -69,6 +69,10 @@ class EmulatorProcess(object):
     def faults(self, *rules):
         return self.control("faults", {"faults": list(rules)})
 
+    def release(self, name):
+        """Let a media answer held by a "hold" fault of this name go on."""
+        return self.control("release", {"name": name})
+
     def seed(self, **body):
         return self.control("obm/backup", body)
 

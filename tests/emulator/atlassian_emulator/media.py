@@ -123,6 +123,24 @@ def media_routes(em):
             response.enable_chunked_encoding()
         await response.prepare(request)
 
+        # A "hold" fault: after_bytes are sent, then the answer waits (connection open, silent) until the test
+        # releases it by name (POST /_emulator/release), and then goes on to its end. No timing involved.
+        hold = em.take_fault(request, "media", ("hold",))
+        if hold is not None:
+            held_at = min(end, start + int(hold.get("after_bytes", 0)))
+            name = str(hold.get("name", "hold"))
+            loop = asyncio.get_running_loop()
+            with open(path, "rb") as handle:
+                sent = await _send(request, response, handle, start, held_at, 0, 0, em, loop,
+                                   use_sendfile=send_length and config.get("media_sendfile", True))
+            entry["bytes_sent"] = sent
+            entry["held"] = name
+            await em.hold_event(name).wait()
+            entry["released"] = True
+            start = held_at
+        else:
+            sent = 0
+
         # Where this answer stops early: an armed "drop" fault, or a random drop.
         limit = None
         drop = em.take_fault(request, "media", ("drop",))
@@ -138,8 +156,8 @@ def media_routes(em):
         total_rate = float(config.get("media_rate_total") or 0)
         loop = asyncio.get_running_loop()
         with open(path, "rb") as handle:
-            sent = await _send(request, response, handle, start, stop_at, per_connection, total_rate,
-                               em, loop, use_sendfile=send_length and config.get("media_sendfile", True))
+            sent += await _send(request, response, handle, start, stop_at, per_connection, total_rate,
+                                em, loop, use_sendfile=send_length and config.get("media_sendfile", True))
         entry["bytes_sent"] = sent
         if drop is not None and drop.get("advance_seconds"):
             # Time passes at the cut (as on a slow link): signed links given out before it may now be expired.
