@@ -63,6 +63,10 @@ def test_the_new_backup_is_downloaded_never_the_older_one(emulator, run_playbook
         assert manifest["start_request"]["cloud_history"]["backup_id"] == res["backup_request_id"]
     # The older backup was shown to the module for two polls and never fetched.
     assert not any(older["id"] in entry["path"] for entry in state["media_log"])
+    # The summary says what happened in the admin's words; the API's raw answer is in the result, not in msg.
+    assert res["msg"].startswith("Started a new backup of ") and "the site acknowledged it" in res["msg"], res["msg"]
+    assert "HTTP" not in res["msg"] and "already in progress" not in res["msg"], res["msg"]
+    assert res["start_answer"] == {k: manifest["start_request"][k] for k in ("http_status", "outcome", "message")}
 
 
 @pytest.mark.parametrize("shown", ("previous", "idle"))

@@ -138,6 +138,9 @@ class CloudBackup(object):
         # The Date header is stamped when the answer leaves; the request arrived up to a round trip earlier.
         answer["round_trip"] = max(0.0, self.clock() - sent)
         self.answer = answer
+        # The API's raw answer, for the result (and -v) and the manifest; the summary says what it meant.
+        self.result["start_answer"] = {"http_status": answer["status"], "outcome": answer["outcome"],
+                                       "message": answer["message"][:500]}
         request = obm.history_summary(answer["history"])
         if request:
             self.result.update(backup_request=request, backup_request_id=request["backup_id"])
@@ -156,7 +159,7 @@ class CloudBackup(object):
         triggered = self._started_by_this_request(answer)
         self.result.update(triggered=triggered, changed=triggered)
         if triggered:
-            how = "Started a new backup of %s (the site answered %s)." % (self.label, said)
+            how = "Started a new backup of %s; the site acknowledged it." % self.label
         else:
             how = ("Asked %s for a new backup; it answered %s, so a backup started by someone else is running; "
                    "waiting for it." % (self.label, said))

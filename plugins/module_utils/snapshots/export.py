@@ -168,12 +168,12 @@ class SnapshotsExport(object):
         try:
             if kind == "file":
                 self.result["status"] = "complete"
-                return self._save(first=answer, how="The Snapshots app answered the export itself.")
+                return self._save(first=answer, how="Took %s; the Snapshots app sent the file at once." % self._what())
             self.result.update(task_id=str(answer["id"]) if answer["id"] is not None else None,
                                status=STATUS[snap.normalize_status(answer["status"])])
             how = "Started %s (task %s)." % (self._what(), answer["id"] or "without an id")
             if kind == "done":
-                return self._save(source=answer["download_url"], how=how + " The app answered it ready.")
+                return self._save(source=answer["download_url"], how=how + " It was ready at once.")
             if not p["wait"]:
                 self.result["msg"] = how + (" Not waiting (wait: false). The API has no documented way to collect "
                                             "this export later: the next run asks for a new one.")
