@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # How every module of this collection reaches an Atlassian site.
+    # How the modules of a Confluence site (action groups cloud and datacenter) reach it.
     DOCUMENTATION = r"""
 options:
   url:
@@ -48,17 +48,4 @@ options:
     type: str
     choices: [cloud, datacenter]
     default: cloud
-  org_id:
-    description:
-      - Not used by this module. Accepted so that one C(module_defaults) for C(group/atlassian_ops.backup.atlassian)
-        can carry the options of every module of the collection (see the C(org_connection) modules).
-    type: str
-  api_base_url:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(org_id).
-    type: str
-  account_id:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(org_id).
-    type: str
 """

@@ -42,18 +42,4 @@ options:
       - If not set, the value of the E(ATLASSIAN_ACCOUNT_ID) environment variable is used; without it the header
         is not sent.
     type: str
-  url:
-    description:
-      - Not used by this module (the API is reached at O(api_base_url)). Accepted so that one C(module_defaults) for
-        C(group/atlassian_ops.backup.atlassian) can carry the options of every module of the collection, site
-        modules such as M(atlassian_ops.backup.confluence_backup) included.
-    type: str
-  deployment:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(url).
-    type: str
-  personal_access_token:
-    description:
-      - Not used by this module (Data Center only); accepted for shared C(module_defaults) like O(url).
-    type: str
 """

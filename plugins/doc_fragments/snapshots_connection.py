@@ -45,29 +45,4 @@ options:
         (C(snapshots-<site host>-<UTC time>.zip)) and is recorded in the manifest.
       - If not set, the value of the E(ATLASSIAN_URL) environment variable is used, else the host of O(endpoint).
     type: str
-  username:
-    description:
-      - Not used by this module; accepted so that one C(module_defaults) for C(group/atlassian_ops.backup.atlassian)
-        can carry the options of every module of the collection.
-    type: str
-  api_token:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(username).
-    type: str
-  deployment:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(username).
-    type: str
-  org_id:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(username).
-    type: str
-  api_base_url:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(username).
-    type: str
-  account_id:
-    description:
-      - Not used by this module; accepted for shared C(module_defaults) like O(username).
-    type: str
 """

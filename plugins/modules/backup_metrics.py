@@ -39,9 +39,8 @@ description:
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 extends_documentation_fragment:
-  - atlassian_ops.backup.no_connection
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_local
 attributes:
   check_mode:
     support: full

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.org_connection
   - atlassian_ops.backup.transport
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_org
 attributes:
   check_mode:
     support: full
@@ -81,7 +81,7 @@ seealso:
 EXAMPLES = r"""
 - name: Backup policies as code
   module_defaults:
-    group/atlassian_ops.backup.atlassian:
+    group/atlassian_ops.backup.org:
       org_id: 0aa1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d
       username: backup-bot@example.com
       api_token: "{{ vault_confluence_api_token }}"

@@ -27,7 +27,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.org_connection
   - atlassian_ops.backup.transport
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_org
 attributes:
   check_mode:
     support: full

@@ -40,9 +40,8 @@ description:
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 extends_documentation_fragment:
-  - atlassian_ops.backup.no_connection
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_local
 attributes:
   check_mode:
     support: full
@@ -100,9 +99,9 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Nightly backup, verified down to its content, connection set once for every module of the collection
+- name: Nightly backup, verified down to its content, the site's connection set once for the Cloud modules
   module_defaults:
-    group/atlassian_ops.backup.atlassian:
+    group/atlassian_ops.backup.cloud:
       url: https://example.atlassian.net
       username: backup-bot@example.com
       api_token: "{{ vault_confluence_api_token }}"

@@ -42,7 +42,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.wait
   - atlassian_ops.backup.download
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_site
 attributes:
   check_mode:
     support: full
@@ -150,9 +150,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Nightly backup, connection set once for every module of the collection
+- name: Nightly backup, the connection set once for the Cloud modules (TLS and timeouts for every module)
   module_defaults:
     group/atlassian_ops.backup.atlassian:
+      timeout: 60
+    group/atlassian_ops.backup.cloud:
       url: https://example.atlassian.net
       username: backup-bot@example.com
       api_token: "{{ vault_confluence_api_token }}"
@@ -351,6 +353,29 @@ backup_request_id:
   returned: when this run sent a start request and the answer carried a C(CloudHistory)
   type: str
   sample: mplus-376919eb-0000-4a3e-9a55-75329a198259
+start_answer:
+  description:
+    - Cloud. The site's raw answer to this run's start request, as the API gave it. The summary in RV(msg) says
+      what it meant (for example "Started a new backup; the site acknowledged it", even when the site answered HTTP
+      406 "Backup is already in progress", which is how it acknowledges a start); the same answer is kept in the
+      manifest as C(start_request).
+  returned: when this run sent a start request to a Cloud site
+  type: dict
+  contains:
+    http_status:
+      description: The HTTP status of the answer.
+      type: int
+      sample: 406
+    outcome:
+      description:
+        - How the module read the answer. V(started) (a 2xx), V(in_progress) ("already in progress"),
+          V(frequency_limited), or V(refused) (words the module does not know).
+      type: str
+      sample: in_progress
+    message:
+      description: The answer's text, cut to 500 characters.
+      type: str
+      sample: "Backup is already in progress. CloudHistory{cloudId='6c7a6f55-1b7e-4a3e-9a55-08edb3a15371', status='QUEUED'}"
 next_allowed_at:
   description: When the site will allow the next backup (UTC, ISO 8601), parsed from its frequency-limit message.
   returned: when the site refused a backup because of its frequency limit

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.connection
   - atlassian_ops.backup.transport
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_datacenter
 attributes:
   check_mode:
     support: full

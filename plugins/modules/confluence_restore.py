@@ -38,7 +38,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.transport
   - atlassian_ops.backup.wait
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_datacenter
 attributes:
   check_mode:
     support: full
@@ -89,9 +89,9 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Restore drill on a staging server, credentials set once for the collection's modules
+- name: Restore drill on a staging server, credentials set once for the Data Center modules
   module_defaults:
-    group/atlassian_ops.backup.atlassian:
+    group/atlassian_ops.backup.datacenter:
       url: https://wiki-staging.example.com/confluence
       personal_access_token: "{{ vault_confluence_pat }}"
   block:

@@ -35,7 +35,7 @@ extends_documentation_fragment:
   - atlassian_ops.backup.transport
   - atlassian_ops.backup.wait
   - atlassian_ops.backup.attributes
-  - atlassian_ops.backup.attributes.action_group
+  - atlassian_ops.backup.attributes.action_group_snapshots
 attributes:
   check_mode:
     support: full

@@ -239,19 +239,22 @@ def test_an_interrupted_deletion_keeps_the_manifest(run_playbook, emulator, dest
     assert run.result["changed"] is True
 
 
-def test_module_defaults_of_the_group_reach_it(run_playbook, emulator, dest, tmp_path):
-    """The connection options every other module takes are accepted (and not used), so one module_defaults serves."""
+def test_module_defaults_of_the_groups_reach_it(run_playbook, emulator, dest, tmp_path):
+    """A play's defaults for the site's modules (group cloud) and for every module that talks to a service (group
+    atlassian) do not reach it: it is in group local only (whose defaults do), and takes no connection option."""
     backups = sixty_days(dest)
-    task = {"name": "Prune", "atlassian_ops.backup.backup_prune": dict(path=dest, product="confluence", **KEEP),
+    task = {"name": "Prune", "atlassian_ops.backup.backup_prune": dict(product="confluence", **KEEP),
             "register": "result", "ignore_errors": True}
     save = {"name": "Save the result", "check_mode": False,
             "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}}
-    defaults = {"url": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_URL') }}", "username": "backup-bot@example.com",
-                "api_token": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_API_TOKEN') }}", "timeout": 60}
+    site = {"url": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_URL') }}", "username": "backup-bot@example.com",
+            "api_token": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_API_TOKEN') }}"}
     playbook = tmp_path / "defaults.yml"
-    playbook.write_text(json.dumps([{"name": "Prune with the group's defaults", "hosts": "localhost",
+    playbook.write_text(json.dumps([{"name": "Prune with the groups' defaults", "hosts": "localhost",
                                      "gather_facts": False,
-                                     "module_defaults": {"group/atlassian_ops.backup.atlassian": defaults},
+                                     "module_defaults": {"group/atlassian_ops.backup.cloud": site,
+                                                         "group/atlassian_ops.backup.atlassian": {"timeout": 60},
+                                                         "group/atlassian_ops.backup.local": {"path": dest}},
                                      "tasks": [task, save]}]))
     run = run_playbook(name=str(playbook), check=True, module="backup_prune")
     assert ok(run), run

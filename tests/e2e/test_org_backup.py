@@ -89,12 +89,15 @@ def test_storage_check_mode_creates_nothing(emulator, run_playbook):
     assert wrong.result["failed"] is True and "eu-central-1" in wrong.result["msg"], wrong
 
 
-def test_one_module_defaults_serves_site_and_org_modules(emulator, run_playbook, tmp_path, dest):
+def test_module_defaults_per_group_serve_site_and_org_modules(emulator, run_playbook, tmp_path, dest):
+    # Each kind of module gets its connection from its own group, and what they share from group atlassian.
     playbook = tmp_path / "mixed.yml"
     playbook.write_text(json.dumps([{
-        "name": "Both kinds of module under one group default", "hosts": "localhost", "gather_facts": False,
-        "module_defaults": {"group/atlassian_ops.backup.atlassian": {
-            "url": emulator.url, "org_id": ORG_ID, "api_base_url": emulator.url + ORG_API_PREFIX}},
+        "name": "Both kinds of module, each with its group's defaults", "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {
+            "group/atlassian_ops.backup.atlassian": {"timeout": 60, "retries": 2},
+            "group/atlassian_ops.backup.cloud": {"url": emulator.url},
+            "group/atlassian_ops.backup.org": {"org_id": ORG_ID, "api_base_url": emulator.url + ORG_API_PREFIX}},
         "tasks": [{"atlassian_ops.backup.confluence_backup": {"dest": dest}, "check_mode": True},
                   {"atlassian_ops.backup.backup_info": {"resource": "policies"}}]}]))
     run = run_playbook(name=str(playbook), module=None)

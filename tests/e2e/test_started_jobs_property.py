@@ -45,7 +45,7 @@ class Module(object):
 @given(style=st.sampled_from(STYLES), hidden=st.booleans(), counting=st.sampled_from(("index0", "index1", "items")),
        earlier=st.integers(0, 3), status_style=st.sampled_from(("v2", "seed")))
 def test_a_started_backup_is_reported_or_named_never_lost_or_doubled(emulator, style, hidden, counting, earlier,
-                                                                      status_style):
+                                                                     status_style):
     emulator.reset(org_start_answer=style, org_list_hides_new=False, org_page_start=counting,
                    org_page_size_max=2, org_backup_seconds=0, org_status_style=status_style)
     policy = emulator.control("org/policy", {"cloudId": SITE, "product": "CONFLUENCE", "includeAttachments": True,

@@ -38,10 +38,9 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client i
     host_of,
 )
 
-# Options of every connection (doc fragments ``connection`` and ``org_connection``).
-_COMMON_SPEC = dict(
-    username=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_USERNAME"])),
-    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_API_TOKEN"])),
+# How every module that talks to a service talks HTTP (doc fragment ``transport``): what the all-in-one action group
+# group/atlassian_ops.backup.atlassian carries, since every module in it takes these options.
+_TRANSPORT_SPEC = dict(
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=30),
@@ -49,52 +48,50 @@ _COMMON_SPEC = dict(
     retry_max_delay=dict(type="int", default=60),
 )
 
-# A site (doc fragment ``connection``). The organization API's options are accepted and not used, so that one
-# module_defaults for group/atlassian_ops.backup.atlassian serves every module of the collection.
-CONNECTION_SPEC = dict(
-    _COMMON_SPEC,
-    url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
-    deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
-    personal_access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_PAT"])),
-    org_id=dict(type="str"),
-    api_base_url=dict(type="str"),
-    account_id=dict(type="str"),
+# An account of a site or of the organization (doc fragments ``connection`` and ``org_connection``).
+_ACCOUNT_SPEC = dict(
+    username=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_USERNAME"])),
+    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_API_TOKEN"])),
 )
 
-# The organization-level Backup & Restore API (doc fragment ``org_connection``).
+# A site (doc fragment ``connection``): the options of the action groups cloud and datacenter. Each module takes
+# the options of its own connection only; every option of a group is one each of its modules uses.
+CONNECTION_SPEC = dict(
+    _TRANSPORT_SPEC,
+    **dict(
+        _ACCOUNT_SPEC,
+        url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
+        deployment=dict(type="str", default="cloud", choices=["cloud", "datacenter"]),
+        personal_access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_PAT"])),
+    )
+)
+
+# The organization-level Backup & Restore API (doc fragment ``org_connection``; action group org).
 ORG_API_BASE_URL = "https://api.atlassian.com/public/backup-management/v2"
 ORG_CONNECTION_SPEC = dict(
-    _COMMON_SPEC,
-    org_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ORG_ID"])),
-    api_base_url=dict(type="str", default=ORG_API_BASE_URL, fallback=(env_fallback, ["ATLASSIAN_BACKUP_API_URL"])),
-    account_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ACCOUNT_ID"])),
-    # A site's options, accepted and not used (see CONNECTION_SPEC).
-    url=dict(type="str"),
-    deployment=dict(type="str"),
-    personal_access_token=dict(type="str", no_log=True),
+    _TRANSPORT_SPEC,
+    **dict(
+        _ACCOUNT_SPEC,
+        org_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ORG_ID"])),
+        api_base_url=dict(type="str", default=ORG_API_BASE_URL, fallback=(env_fallback, ["ATLASSIAN_BACKUP_API_URL"])),
+        account_id=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_ACCOUNT_ID"])),
+    )
 )
 
-# The backup endpoint of the Snapshots app (doc fragment ``snapshots_connection``). The site's options are accepted:
-# ``url`` names the Confluence site the export belongs to; the others are not used.
+# The backup endpoint of the Snapshots app (doc fragment ``snapshots_connection``; action group snapshots). ``url``
+# names the Confluence site the export belongs to.
 SNAPSHOTS_CONNECTION_SPEC = dict(
-    _COMMON_SPEC,
+    _TRANSPORT_SPEC,
     # The web request URL is shown once, like a key: it may carry a secret in its path.
     endpoint=dict(type="str", no_log=True, fallback=(env_fallback, ["SNAPSHOTS_BACKUP_URL"])),
     api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["SNAPSHOTS_API_KEY"])),
     api_key_header=dict(type="str", default="jira-snapshots-api-key", no_log=False),
     personal_access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_PAT"])),
     url=dict(type="str", fallback=(env_fallback, ["ATLASSIAN_URL"])),
-    deployment=dict(type="str"),
-    org_id=dict(type="str"),
-    api_base_url=dict(type="str"),
-    account_id=dict(type="str"),
 )
 
-# A module that talks to no service (``connection="local"``): the options of a site and of the organization API are
-# accepted and not used (no environment fallbacks, no defaults), so that one module_defaults for
-# group/atlassian_ops.backup.atlassian serves it too. The module documents them as not used.
-LOCAL_SPEC = dict((name, dict((key, value) for key, value in option.items() if key in ("type", "no_log")))
-                  for name, option in dict(CONNECTION_SPEC, **dict(ORG_CONNECTION_SPEC, **SNAPSHOTS_CONNECTION_SPEC)).items())
+# A module that talks to no service (``connection="local"``; action group local): no connection options at all.
+LOCAL_SPEC = {}
 
 # Options of modules that download with the shared engine (doc fragment ``download``).
 DOWNLOAD_SPEC = dict(
@@ -117,9 +114,8 @@ class AtlassianModule(AnsibleModule):
     """AnsibleModule with the connection options and the client factory."""
 
     def __init__(self, argument_spec=None, downloads=False, connection="site", datacenter=False, **kwargs):
-        """``connection``: V(site), V(org), V(snapshots), or V(local) for a module that talks to no service (the
-        connection options accepted and not used, see LOCAL_SPEC; no client, no ``requests`` needed, no
-        ``http_retries`` in its result).
+        """``connection``: V(site), V(org), V(snapshots), or V(local) for a module that talks to no service (no
+        connection options, see LOCAL_SPEC; no client, no ``requests`` needed, no ``http_retries`` in its result).
         ``datacenter``: the module talks to Confluence Data Center only."""
         self.connection = connection
         self.datacenter_only = datacenter

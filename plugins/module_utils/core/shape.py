@@ -57,14 +57,12 @@ def leaves(node, path="", depth=0):
         for key, value in node.items():
             here = "%s.%s" % (path, key) if path else str(key)
             if isinstance(value, (dict, list)):
-                for found in leaves(value, here, depth + 1):
-                    yield found
+                yield from leaves(value, here, depth + 1)
             else:
                 yield here, str(key), value
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            for found in leaves(value, "%s[%d]" % (path, index), depth + 1):
-                yield found
+            yield from leaves(value, "%s[%d]" % (path, index), depth + 1)
 
 
 def unwrap(body, plural=()):

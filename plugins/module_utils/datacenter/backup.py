@@ -167,7 +167,7 @@ class DataCenterBackup(object):
                        "showed no new backup job after %d reads. The backup may still have started: look there (or "
                        "in the admin console's backup and restore page) before running the task again; nothing was "
                        "requested a second time." % (self.client.redact(clip(json.dumps(answer))),
-                                                      self.api.path("jobs"), START_LISTINGS), status="unknown")
+                                                     self.api.path("jobs"), START_LISTINGS), status="unknown")
         if how:
             self.warn("Confluence started the backup, but %s. Please report the answer's shape (issue 19)." % how)
         raw = answer if path == "id" else self.api.job(job_id)

@@ -64,7 +64,7 @@ def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by
             found = org.job_view(new[0], ids)["id"]
             module.warn("The service accepted the %s request but its answer named no %s id; found %s %s as the new "
                         "one in %s (read %d time%s)." % (kind, kind, kind, found, listed_by, attempt + 1,
-                                                          "" if attempt == 0 else "s"))
+                                                         "" if attempt == 0 else "s"))
             return found, fetch(found) or new[0]
         if attempt + 1 < START_LISTINGS:
             sleep(params["poll_interval"])
