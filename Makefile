@@ -10,7 +10,7 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv fidelity-venv stage demo test sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
+.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
@@ -19,14 +19,37 @@ help:
 	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
 	@echo "make molecule - the role scheduled_backup's molecule scenario (converge, idempotence, verify)"
 
+# The CI toolchain (make test). It holds everything the demo needs too, so a later make demo installs nothing.
 $(VENV)/.installed: tests/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r tests/requirements.txt
-	touch $@
+	touch $(VENV)/.demo-installed $@
 
 venv: $(VENV)/.installed
+
+# What make demo needs (tests/requirements-demo.txt), quietly: a line on screen, the whole log in DEMO_LOG. The
+# role's amazon.aws comes from the `ansible` package's wheel, extracted alone into $(DEMO_COLLECTIONS) (Galaxy is
+# not reachable; the whole package is 470 MB of collections the demo does not use).
+DEMO_LOG := $(VENV)/demo-install.log
+DEMO_COLLECTIONS := $(CURDIR)/$(VENV)/demo-collections
+DEMO_ANSIBLE := ansible>=12,<13
+$(VENV)/.demo-installed: tests/requirements-demo.txt
+	@if [ -f $(VENV)/.installed ] && [ $(VENV)/.installed -nt tests/requirements-demo.txt ]; then touch $@; exit 0; fi; \
+	  command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }; \
+	  echo "== Installing what the demo needs into $(VENV)/ (tests/requirements-demo.txt; the whole log: $(DEMO_LOG))"; \
+	  started=$$(date +%s); mkdir -p $(VENV); \
+	  { { [ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); } \
+	    && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -r tests/requirements-demo.txt \
+	    && rm -rf $(VENV)/demo-wheel && $(BIN)/pip download --no-deps --dest $(VENV)/demo-wheel '$(DEMO_ANSIBLE)' \
+	    && $(BIN)/python tests/tools/extract_collection.py $(VENV)/demo-wheel amazon.aws $(DEMO_COLLECTIONS) \
+	    && rm -rf $(VENV)/demo-wheel; } > $(DEMO_LOG) 2>&1 \
+	    || { tail -n 30 $(DEMO_LOG); echo "The install failed (the lines above); the whole log is in $(DEMO_LOG)."; exit 1; }; \
+	  echo "   $$($(BIN)/pip list --format=freeze 2>/dev/null | wc -l) packages and amazon.aws in $$(( $$(date +%s) - started )) s"; \
+	  touch $@
+
+demo-venv: $(VENV)/.demo-installed
 
 # The fidelity test's third-party client, unmodified, in a virtualenv of its own (tests/e2e/test_fidelity_*).
 FIDELITY_VENV := $(CURDIR)/.venv-fidelity
@@ -40,16 +63,24 @@ $(FIDELITY_VENV)/.installed:
 fidelity-venv: $(FIDELITY_VENV)/.installed
 
 # ansible-test and ansible need the collection at ansible_collections/<ns>/<name> (a real copy).
-stage: venv
+define STAGE_COPY
 	@rm -rf $(STAGE) && mkdir -p $(STAGE)
 	@git ls-files -z -co --exclude-standard | $(BIN)/python -c 'import os,shutil,sys; \
 	  [ (os.makedirs(os.path.dirname(os.path.join(sys.argv[1], p)) or ".", exist_ok=True), shutil.copy2(p, os.path.join(sys.argv[1], p))) \
 	    for p in sys.stdin.read().split("\0") if p and os.path.isfile(p) ]' $(STAGE)
 	@# ansible-test lists files with git: give the copy its own index (the outer repo ignores .build/).
 	@cd $(STAGE) && git init -q && git add -A
+endef
 
-demo: stage
-	@bash tests/tools/demo.sh
+stage: venv
+	$(STAGE_COPY)
+
+demo-stage: demo-venv
+	$(STAGE_COPY)
+
+# DEMO_VERBOSE=1 shows the playbook runs in full; by default they go to demo-backups/demo.log.
+demo: demo-stage
+	@DEMO_COLLECTIONS=$(DEMO_COLLECTIONS) bash tests/tools/demo.sh
 
 sanity: stage
 	@mkdir -p $(HOME)/.ansible/test/cache

@@ -55,6 +55,12 @@ def test_a_second_make_demo_takes_no_new_backup(tmp_path):
     first = listing(dest)
     assert len([n for n in first if n.endswith(".zip")]) == 2, first
     assert "s3://demo-backups/nightly/site/confluence-" in output and "atlassian_backup_inventory" in output
+    # A short account on screen (each target's report line, the recaps), the playbook runs in full in demo.log.
+    assert len(output.splitlines()) < 80, output
+    assert re.search(r"^   site \(confluence_cloud\): ok, ", output, re.MULTILINE) and "TASK [" not in output, output
+    with open(os.path.join(dest, "demo.log")) as handle:
+        log = handle.read()
+    assert log.count("PLAY RECAP") == 2 and "TASK [" in log
     changed, output = demo(dest, port, tmp_path)
     assert changed[1] == 0, output[-3000:]
     assert listing(dest) == first, "the second make demo took no new backup"

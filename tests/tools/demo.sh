@@ -3,13 +3,22 @@
 # show where everything landed. The emulator listens on a fixed port (DEMO_PORT, default 8990; the media host on
 # the next one), so the site is the same on every run and a later `make demo` finds its backups and takes no new
 # ones. The S3 server (moto) keeps its objects in memory: each `make demo` uploads to a fresh bucket.
+# By default it prints a short account (each run's report and recap) and writes the playbook runs in full to
+# $dest/demo.log; DEMO_VERBOSE=1 prints them in full. DEMO_COLLECTIONS (set by make demo) is where make demo put the
+# role's amazon.aws collection when it installed only the demo's packages.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin="${DEMO_BIN:-$here/.venv/bin}"
 dest="${DEMO_DEST:-$here/demo-backups}"
 port="${DEMO_PORT:-8990}"
+verbose="${DEMO_VERBOSE:-}"
+if [ -n "${DEMO_COLLECTIONS:-}" ] && [ -d "$DEMO_COLLECTIONS/ansible_collections" ]; then
+  export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$DEMO_COLLECTIONS"
+fi
 work=$(mktemp -d)
 mkdir -p "$dest/metrics"
+log="$dest/demo.log"
+: > "$log"
 cat > "$work/config.json" <<'JSON'
 {"users": {"demo@example.com": "demo-api-token"}, "backup_size": 33554432, "backup_seconds": 6, "queued_seconds": 1,
  "backup_inventory": {"spaces": 12, "pages": 4800, "blog_posts": 230, "comments": 9100, "attachments": 2600},
@@ -56,9 +65,42 @@ cat > "$work/vars.json" <<JSON
    {"name": "site", "type": "confluence_cloud", "url": "$url"},
    {"name": "snapshots", "type": "snapshots", "url": "$url"}]}
 JSON
-run() {
+playbook() {
   "$bin/ansible-playbook" -i localhost, -c local -e "ansible_python_interpreter=$bin/python" \
     "$here/playbooks/scheduled_backup.yml" -e "@$work/vars.json"
+}
+run() {
+  if [ -n "$verbose" ]; then
+    playbook 2>&1 | tee -a "$log"
+    return "${PIPESTATUS[0]}"
+  fi
+  local started rc=0 part="$work/run.log"
+  started=$(date +%s)
+  playbook > "$part" 2>&1 || rc=$?
+  cat "$part" >> "$log"
+  # The role's report (one line per target), the warnings and failures, and the recap.
+  "$bin/python" - "$part" <<'PY'
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+show, report = [], False
+for line in lines:
+    if line.startswith("TASK [") and "Show what each target did" in line:
+        report = True
+        continue
+    if report:
+        if line.startswith(("TASK [", "PLAY RECAP")):
+            report = False
+        else:
+            match = re.match(r'^\s+"(.*)",?$', line)
+            if match and not match.group(1).startswith("msg"):
+                show.append("   " + json.loads('"%s"' % match.group(1)))
+            continue
+    if line.startswith(("[WARNING]", "fatal:", "failed:", "[ERROR]")) or re.match(r"^localhost\s*:\s*ok=", line):
+        show.append("   " + line)
+print("\n".join(show))
+PY
+  echo "   ($(( $(date +%s) - started )) s; the whole run is in $log)"
+  return "$rc"
 }
 echo "== First run: for each target, lock, pre-flight, backup (or reuse one younger than 20 h), verify the"
 echo "   inventory, apply the retention, copy to S3 and read it back, write the metrics"
@@ -66,7 +108,7 @@ run
 echo "== Second run: every verified backup is younger than 20 h, the bucket holds it: nothing changes (changed=0)"
 run
 echo "== What landed in $dest"
-ls -lR "$dest"
+if [ -n "$verbose" ]; then ls -lR "$dest"; else (cd "$dest" && ls -l site snapshots metrics); fi
 (cd "$dest/site" && sha256sum -c ./*.sha256) && (cd "$dest/snapshots" && sha256sum -c ./*.sha256)
 echo "== The metrics for node_exporter ($dest/metrics/atlassian_backup_site.prom)"
 grep -v '^#' "$dest/metrics/atlassian_backup_site.prom"
