@@ -94,7 +94,7 @@ def three_targets(emulator):
     ]
 
 
-def run_role(run_playbook, tmp_path, targets, env=None, check=False, **variables):
+def run_role(run_playbook, tmp_path, targets, env=None, check=False, verbosity=0, **variables):
     playbook = tmp_path / "scheduled.yml"
     playbook.write_text(json.dumps(PLAYBOOK))
     extra = dict(FAST)
@@ -102,7 +102,7 @@ def run_role(run_playbook, tmp_path, targets, env=None, check=False, **variables
                   "scheduled_backup_textfile_dir": str(tmp_path / "textfile")})
     extra.update(variables)
     (tmp_path / "textfile").mkdir(exist_ok=True)
-    return run_playbook(name=str(playbook), module=None, env=env, check=check, **extra)
+    return run_playbook(name=str(playbook), module=None, env=env, check=check, verbosity=verbosity, **extra)
 
 
 def by_name(run):
@@ -566,3 +566,136 @@ def test_skip_tags_leaves_out_the_s3_copy_and_the_metrics(emulator, run_playbook
     assert "Contents" not in s3["client"].list_objects_v2(Bucket=s3["bucket"]), "nothing copied"
     assert os.listdir(str(tmp_path / "textfile")) == [], "no metrics written"
     assert "Take the target's lock" in run.output and "Release the target's lock" in run.output
+
+
+# --- what a new admin hit (issue 20) -----------------------------------------------------------------------------------
+
+DAY = 86400
+
+
+def service_requests(emulator, since=0):
+    """The requests that reached the emulated services (its own control calls aside)."""
+    return [r for r in emulator.state()["requests"][since:] if not r.get("path", "").startswith("/_emulator")]
+
+
+def test_a_missing_metrics_folder_fails_at_preflight_before_any_request(emulator, run_playbook, tmp_path):
+    """Item 2: the folder is checked before the backup, and the failure to write the failed target's metrics is in
+    the play's failure, not swallowed."""
+    missing = tmp_path / "no-such-textfile-dir"
+    run = run_role(run_playbook, tmp_path, [three_targets(emulator)[0]], env=credentials(emulator),
+                   scheduled_backup_textfile_dir=str(missing))
+    assert run.rc != 0, run
+    entry = by_name(run)["site-a"]
+    assert entry["status"] == "failed" and entry["task"] == "Refuse a metrics folder the run cannot write", entry
+    assert str(missing) in entry["msg"] and "scheduled_backup_textfile_dir" in entry["msg"], entry["msg"]
+    assert "does not exist" in entry["msg"] and "No backup was asked for" in entry["msg"], entry["msg"]
+    assert "were not written either" in entry["line"], entry["line"]
+    assert "1 of 1 backup targets failed:" in run.output and "were not written either" in run.output
+    assert service_requests(emulator) == [], "nothing reached the service"
+    assert not missing.exists()
+
+
+def test_a_target_without_a_token_names_the_roles_variable_before_any_request(emulator, run_playbook, tmp_path):
+    """Item 4: the role checks its own credentials and names SCHEDULED_BACKUP_<NAME>_API_TOKEN and the target's
+    field, not the module's variables."""
+    run = run_role(run_playbook, tmp_path, [three_targets(emulator)[0]], env={"ATLASSIAN_API_TOKEN": None})
+    assert run.rc != 0, run
+    entry = by_name(run)["site-a"]
+    assert entry["status"] == "failed" and entry["task"] == "Check that the target has its credentials, before any request"
+    assert "site-a (confluence_cloud) has no API token" in entry["msg"], entry["msg"]
+    assert "SCHEDULED_BACKUP_SITE_A_API_TOKEN" in entry["msg"] and "field api_token" in entry["msg"], entry["msg"]
+    assert "Nothing was sent" in entry["msg"], entry["msg"]
+    assert service_requests(emulator) == [], "nothing reached the service"
+    metrics = families(str(tmp_path / "textfile" / "atlassian_backup_site_a.prom"))
+    assert value(metrics, "atlassian_backup_last_run_success", target="site-a") == 0
+
+
+def test_a_misspelled_top_level_variable_warns_naming_the_closest_one(emulator, run_playbook, tmp_path):
+    """Item 6: scheduled_backup_keep_daly ran silently with the default retention."""
+    target = dict(three_targets(emulator)[0], enabled=False)
+    run = run_role(run_playbook, tmp_path, [target], scheduled_backup_keep_daly=3, scheduled_backup_zzz_qqq=1)
+    assert run.rc == 0, run
+    warnings = " ".join(line for line in run.output.splitlines() if "[WARNING]" in line)
+    assert ("scheduled_backup_keep_daly is not a variable of the role atlassian_ops.backup.scheduled_backup and is "
+            "ignored; did you mean scheduled_backup_keep_daily?") in warnings, run.output[-3000:]
+    assert "scheduled_backup_zzz_qqq is not a variable of the role" in warnings and "zzz_qqq is not a variable of " \
+        "the role atlassian_ops.backup.scheduled_backup and is ignored. ansible-doc" in warnings, warnings
+    assert "scheduled_backup_textfile_dir" not in warnings and "scheduled_backup_targets" not in warnings, warnings
+
+
+def test_the_report_line_says_what_retention_deleted_and_what_the_metrics_did(emulator, run_playbook, tmp_path):
+    """Item 7: nights simulated on the emulator's clock, from five days ago (a backup is never in the future of the
+    module's clock); a run that rewrote only the metrics does not say "nothing to do"."""
+    emulator.config(frequency_limit_seconds=0)
+    emulator.control("advance", {"seconds": -5 * DAY})
+    nightly = [dict(three_targets(emulator)[0], max_age="0", keep_daily=2, keep_weekly=0, keep_monthly=0,
+                    keep_yearly=0)]
+    lines, deleted = [], []
+    for night in range(4):
+        before = set(n for n in os.listdir(str(tmp_path / "backups" / "site-a"))) if night else set()
+        run = run_role(run_playbook, tmp_path, nightly, env=credentials(emulator), verbosity=1 if night == 3 else 0)
+        assert run.rc == 0, "night %d: %r" % (night, run)
+        entry = by_name(run)["site-a"]
+        lines.append(entry["line"])
+        deleted.append(sorted(n for n in before if n.endswith(".zip")
+                              and not os.path.exists(str(tmp_path / "backups" / "site-a" / n))))
+        assert entry["deleted"] == deleted[-1], (night, entry)
+        emulator.control("advance", {"seconds": DAY})
+    assert deleted[:3] == [[], [], deleted[2]] and len(deleted[2]) == 1 and len(deleted[3]) == 1, deleted
+    assert "Retention deleted nothing, kept 1. Metrics rewritten (atlassian_backup_site_a.prom)." in lines[0], lines[0]
+    assert "Retention deleted nothing, kept 2." in lines[1], lines[1]
+    assert "Retention deleted 1 old backup (-v names them), kept 2." in lines[2], lines[2]
+    assert "Retention deleted 1 old backup: %s, kept 2." % deleted[3][0] in lines[3], lines[3]
+
+    # The same night again: the backup is reused, and only the metrics (removed meanwhile) are written.
+    os.remove(str(tmp_path / "textfile" / "atlassian_backup_site_a.prom"))
+    again = run_role(run_playbook, tmp_path, [dict(nightly[0], max_age="72h")], env=credentials(emulator))
+    assert again.rc == 0, again
+    line = by_name(again)["site-a"]["line"]
+    assert "nothing to do" not in line and "Metrics rewritten" in line, line
+    assert "Retention deleted nothing, kept 2." in line, line
+    third = run_role(run_playbook, tmp_path, [dict(nightly[0], max_age="72h")], env=credentials(emulator))
+    assert "Metrics unchanged (atlassian_backup_site_a.prom)." in by_name(third)["site-a"]["line"], third.result
+
+
+@pytest.mark.parametrize("kind", ["systemd", "cron"])
+def test_the_installed_command_that_cannot_find_the_collection_writes_last_run_success_0(
+        emulator, run_playbook, tmp_path, kind):
+    """Item 1: a nightly run that fails before the role (here, the collection is gone) is seen by the monitoring:
+    the wrapper sets last_run_success to 0 in each target's textfile, keeps the other samples, and keeps the run's
+    exit code."""
+    emulator.config(users={TIMER_USER: TIMER_TOKEN}, frequency_limit_seconds=0)
+    env = {"ANSIBLE_COLLECTIONS_PATH": collection_beside_the_playbook(tmp_path), "ATLASSIAN_API_TOKEN": TIMER_TOKEN}
+    targets = [{"name": name, "type": "confluence_cloud", "url": emulator.url, "username": TIMER_USER}
+               for name in ("site-a", "site-b")] + [
+        {"name": "off", "type": "confluence_cloud", "url": emulator.url, "username": TIMER_USER, "enabled": False}]
+    install = run_role(run_playbook, tmp_path, targets, env=env, **timer_vars(tmp_path, kind))
+    assert install.rc == 0, install
+    textfiles = dict((n, str(tmp_path / "textfile" / ("atlassian_backup_%s.prom" % n.replace("-", "_"))))
+                     for n in ("site-a", "site-b"))
+    with open(textfiles["site-a"]) as handle:
+        help_line = [line for line in handle if line.startswith("# HELP atlassian_backup_last_run_success ")]
+    os.remove(textfiles["site-b"])  # as on a first night: no textfile yet
+
+    # Tonight the collection is gone (removed, or upgraded away).
+    os.unlink(str(tmp_path / "collections" / "ansible_collections" / "atlassian_ops" / "backup"))
+    seen = len(emulator.state()["requests"])
+    rc, output = run_the_installed_command(tmp_path, kind)
+    assert "could not be found" in output, output[-3000:]
+    for name, path in sorted(textfiles.items()):
+        metrics = families(path)
+        assert value(metrics, "atlassian_backup_last_run_success", target=name, type="confluence_cloud") == 0, name
+    assert value(families(textfiles["site-a"]), "atlassian_backup_size_bytes", target="site-a") > 0, "kept"
+    with open(textfiles["site-b"]) as handle:
+        assert [line for line in handle if line.startswith("# HELP ")] == help_line, "the module's HELP text"
+    assert not os.path.exists(str(tmp_path / "textfile" / "atlassian_backup_off.prom")), "a disabled target"
+    assert "wrote atlassian_backup_last_run_success 0 to %s" % textfiles["site-a"] in output, output[-3000:]
+    assert len(emulator.state()["requests"]) == seen
+    if kind == "systemd":
+        service = (tmp_path / "units" / "atlassian-backup.service").read_text()
+        command = [line for line in service.splitlines() if line.startswith("ExecStart=")][0]
+        unwrapped = shlex.split(command.partition(" -- ")[2])
+        alone = subprocess.run(unwrapped, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "timer-home"),
+                                               "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections")},
+                               cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        assert rc == alone.returncode != 0, (rc, alone.returncode)
