@@ -18,19 +18,11 @@ import json
 import pytest
 
 from conftest import ORG_API_PREFIX, SITE
+from test_scheduled_backup import FAST, PLAYBOOK
 
 prometheus_parser = pytest.importorskip("prometheus_client.parser")
 
 DAY = 86400
-FAST = {"scheduled_backup_poll_interval": "0.1", "scheduled_backup_wait_timeout": "120"}
-PLAYBOOK = [{
-    "name": "The role, its report saved even when it fails", "hosts": "localhost", "gather_facts": False,
-    "tasks": [{"name": "Run the role", "block": [
-        {"name": "Scheduled backups", "ansible.builtin.include_role": {"name": "atlassian_ops.backup.scheduled_backup"}}],
-        "always": [{"name": "Save the report", "check_mode": False, "ansible.builtin.copy": {
-            "content": "{{ scheduled_backup_report | default([]) | to_nice_json }}", "dest": "{{ result_file }}",
-            "mode": "0600"}}]}],
-}]
 
 
 def org_target(emulator, **extra):
