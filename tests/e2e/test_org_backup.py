@@ -256,14 +256,19 @@ def test_a_running_restore_is_joined(emulator, run_playbook):
 
 
 # ------------------------------------------------------------ paging, leaks
-def test_info_follows_paging_across_three_pages(emulator, run_playbook):
+def many_policies(emulator, **config):
+    """26 policies (Jira and Confluence of 13 sites) listed 10 a page: three pages."""
     emulator.reset(org_page_size_max=10, org_sites=[
         {"cloudId": "site-%02d" % i, "cloudUrl": "https://s%02d.atlassian.net" % i, "cloudName": "s%02d" % i,
-         "products": ["JIRA", "CONFLUENCE"]} for i in range(13)])
+         "products": ["JIRA", "CONFLUENCE"]} for i in range(13)], **config)
     for i in range(13):
         for product in ("JIRA", "CONFLUENCE"):
             emulator.control("org/policy", {"cloudId": "site-%02d" % i, "product": product,
                                             "includeAttachments": True})
+
+
+def test_info_follows_paging_across_three_pages(emulator, run_playbook):
+    many_policies(emulator)
     run = run_playbook.module("backup_info", resource="policies")
     assert run.rc == 0 and len(run.result["items"]) == 26, run.result.get("msg")
     gets = [r for r in org(emulator)["requests"] if r["method"] == "GET" and r["path"].endswith("/policies")]

@@ -18,7 +18,7 @@ import os
 import pytest
 
 from conftest import DC_CONTEXT, DC_PAT, ORG_ID, RESTORE_SITE, SITE, SNAP_URL_TOKEN
-from test_org_backup import bid, org, pid, placed_backup, policy
+from test_org_backup import bid, many_policies, org, pid, placed_backup, policy
 from test_snapshots import export
 
 STYLES = ("documented", "empty", "nested", "list", "plural", "opaque", "echo")
@@ -120,13 +120,7 @@ def test_two_different_links_are_refused_quoting_both(emulator, run_playbook, de
 # --------------------------------------------------------------------------- paging: nothing skipped or repeated
 @pytest.mark.parametrize("counting", ("index0", "index1", "items"))
 def test_every_policy_is_found_once_whatever_start_counts(emulator, run_playbook, counting):
-    emulator.reset(org_page_size_max=10, org_page_start=counting, org_sites=[
-        {"cloudId": "site-%02d" % i, "cloudUrl": "https://s%02d.atlassian.net" % i, "cloudName": "s%02d" % i,
-         "products": ["JIRA", "CONFLUENCE"]} for i in range(13)])
-    for i in range(13):
-        for product in ("JIRA", "CONFLUENCE"):
-            emulator.control("org/policy", {"cloudId": "site-%02d" % i, "product": product,
-                                            "includeAttachments": True})
+    many_policies(emulator, org_page_start=counting)
     run = run_playbook.module("backup_info", resource="policies")
     ids = [item.get("policyId") or item.get("id") for item in run.result["items"]]
     assert run.rc == 0 and len(ids) == 26 and len(set(ids)) == 26, run.result.get("msg")
