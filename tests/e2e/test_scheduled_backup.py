@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import COLLECTION, DC_CONTEXT, DC_PAT, SNAP_KEY, SNAP_URL_TOKEN
+from conftest import CANARY_TOKEN, COLLECTION, DC_CONTEXT, DC_PAT, SNAP_KEY, SNAP_URL_TOKEN
 
 boto3 = pytest.importorskip("boto3")
 prometheus_parser = pytest.importorskip("prometheus_client.parser")
@@ -283,6 +283,9 @@ def test_the_bucket_gets_the_same_retention(emulator, run_playbook, tmp_path, s3
     assert old[2] + ".zip" in listed, "kept: the newest day before today (keep_daily: 2)"
     new_key = "nightly/site-a/" + os.path.basename(by_name(run)["site-a"]["path"])
     assert new_key in listed
+    line = by_name(run)["site-a"]["line"]
+    assert "In the bucket, retention deleted 2 old copies (-v names them)." in line, line
+    assert by_name(run)["site-a"]["s3_deleted"] == [os.path.basename(old[0]) + ".zip", os.path.basename(old[1]) + ".zip"]
 
 
 def test_check_mode_asks_for_nothing_and_writes_no_backup(emulator, run_playbook, tmp_path):
@@ -621,6 +624,26 @@ def test_a_misspelled_top_level_variable_warns_naming_the_closest_one(emulator, 
     assert "scheduled_backup_zzz_qqq is not a variable of the role" in warnings and "zzz_qqq is not a variable of " \
         "the role atlassian_ops.backup.scheduled_backup and is ignored. ansible-doc" in warnings, warnings
     assert "scheduled_backup_textfile_dir" not in warnings and "scheduled_backup_targets" not in warnings, warnings
+
+
+def test_a_wrong_field_inside_a_target_fails_short_naming_the_closest_field_before_any_request(
+        emulator, run_playbook, tmp_path):
+    """Item 6: a wrong key inside a target failed well but printed a 13.8 KB line dumping the whole spec."""
+    good, second = three_targets(emulator)[:2]
+    wrong = dict(good, keep_daly=3, max_drop_percent="a lot", api_token=CANARY_TOKEN)
+    run = run_role(run_playbook, tmp_path, [wrong, dict(second, wait_timout="1h")])
+    assert run.rc != 0, run
+    fatal = [line for line in run.output.splitlines() if "fatal:" in line or "FAILED!" in line]
+    assert len(fatal) == 1 and len(fatal[0]) < 1200, fatal
+    said = fatal[0].replace("\\n", "\n")
+    assert "scheduled_backup_targets[0] (site-a): no field 'keep_daly' (did you mean 'keep_daily'?); field " \
+        "'max_drop_percent' must be a float, not a str" in said, said
+    assert "scheduled_backup_targets[1] (%s): no field 'wait_timout' (did you mean 'wait_timeout'?)" % second["name"] \
+        in said, said
+    assert "Supported parameters" not in run.output and "argument_spec_data" not in run.output
+    assert CANARY_TOKEN not in run.output
+    assert "entry point target" in said
+    assert service_requests(emulator) == [], "nothing reached the service"
 
 
 def test_the_report_line_says_what_retention_deleted_and_what_the_metrics_did(emulator, run_playbook, tmp_path):
