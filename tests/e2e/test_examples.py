@@ -130,7 +130,8 @@ def prepare_examples(module, emulator, backups):
 @pytest.mark.parametrize("module", moduledocs.module_names())
 def test_examples_run_as_written(module, emulator, tmp_path):
     # A service that finishes its jobs at once, so examples with real poll intervals need not wait.
-    emulator.reset(org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
+    emulator.reset(backup_seconds=0, queued_seconds=0, idle_polls_after_trigger=0,
+                   org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
                    dc_job_polls=0, snapshots_task_polls=0)
     backups = str(tmp_path / "srv-backups")
     prepare_examples(module, emulator, backups)
