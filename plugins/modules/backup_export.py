@@ -51,6 +51,13 @@ options:
     type: str
     choices: [jira, confluence]
 notes:
+  - The service does not document the shape of C(GET orgs/{orgId}/cloud/{cloudId}/exports/{exportId}), C(GET
+    orgs/{orgId}/exports) and the start answer. The export's id and status are read under their documented names first
+    (C(exportId) or C(id); C(status) or C(state), any case); when a name is missing, by shape (issue 19), as the job
+    inside a one-element list, a plural key or a C(result)/C(data) nesting, its id under any key ending in
+    C(id)/C(Id)/C(ID) that does not name another object (C(cloudId), C(policyId)...), its status under any key named
+    like status or state; a list under any key holding a list of objects, its total under a key that says total, or
+    none. Each field read so is named, with its path, in a warning (once per run) so that it can be reported.
   - The policy must be connected to an external storage (see M(atlassian_ops.backup.backup_storage) and
     O(atlassian_ops.backup.backup_policy#module:storage_id)).
   - The exports are found with C(GET orgs/{orgId}/exports).

@@ -52,6 +52,13 @@ options:
     type: str
     choices: [jira, confluence]
 notes:
+  - The service does not document the shape of C(GET orgs/{orgId}/cloud/{cloudId}/imports/{importId}), C(GET
+    orgs/{orgId}/imports) and the start answer. The import's id and status are read under their documented names first
+    (C(importId) or C(id); C(status) or C(state), any case); when a name is missing, by shape (issue 19), as the job
+    inside a one-element list, a plural key or a C(result)/C(data) nesting, its id under any key ending in
+    C(id)/C(Id)/C(ID) that does not name another object (C(cloudId), C(policyId)...), its status under any key named
+    like status or state; a list under any key holding a list of objects, its total under a key that says total, or
+    none. Each field read so is named, with its path, in a warning (once per run) so that it can be reported.
   - Import works only for a backup exported earlier with M(atlassian_ops.backup.backup_export).
   - The imports are found with C(GET orgs/{orgId}/imports), which seed 001 does not list (it is the path
     symmetric to exports); where the service answers 404 there, the module warns and starts an import.

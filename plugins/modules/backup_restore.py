@@ -86,6 +86,13 @@ options:
     type: bool
     default: false
 notes:
+  - The service does not document the shape of C(GET orgs/{orgId}/restores/{restoreId}), C(GET orgs/{orgId}/restores)
+    and the start answer. The restore's id and status are read under their documented names first (C(restoreId) or
+    C(id); C(status) or C(state), any case); when a name is missing, by shape (issue 19), as the job inside a
+    one-element list, a plural key or a C(result)/C(data) nesting, its id under any key ending in C(id)/C(Id)/C(ID)
+    that does not name another object (C(cloudId), C(policyId)...), its status under any key named like status or
+    state; a list under any key holding a list of objects, its total under a key that says total, or none. Each field
+    read so is named, with its path, in a warning (once per run) so that it can be reported.
   - The shape of a failing validation is not documented; the module finds the known check names wherever they
     appear in the service's answer.
   - The service restores a given backup once in 7 days; backups larger than 60 GB need a support ticket.

@@ -63,6 +63,14 @@ options:
         nights the service would refuse a new one.
     type: raw
 notes:
+  - The service does not document the shape of C(GET orgs/{orgId}/backups/{backupId}), C(GET
+    orgs/{orgId}/policies/{policyId}/backups) and the start answer. The backup's id and status are read under their
+    documented names first (C(backupId) or C(id); C(status) or C(state), any case); when a name is missing, by shape
+    (issue 19), as the job inside a one-element list, a plural key or a C(result)/C(data) nesting, its id under any
+    key ending in C(id)/C(Id)/C(ID) that does not name another object (C(cloudId), C(policyId)...), its status under
+    any key named like status or state; a list under any key holding a list of objects, its total under a key that
+    says total, or none. Each field read so is named, with its path, in a warning (once per run) so that it can be
+    reported.
   - The Backup & Restore API is in Atlassian's early access program (Enterprise plan); the account must be an
     organization admin. Its statuses are read tolerantly (C(IN PROGRESS), C(IN_PROGRESS), C(CREATED),
     C(COMPLETE), C(COMPLETED), any case); an unknown status counts as running until O(wait_timeout) and is

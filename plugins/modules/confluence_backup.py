@@ -134,6 +134,11 @@ options:
     choices: [structure, full]
     default: structure
 notes:
+  - With O(deployment=datacenter), a job is read under the documented C(JobDetails) names (C(id), C(jobState));
+    where the start answer or C(GET jobs/{id}) names them otherwise, they are read by shape (issue 19; the job
+    inside a list or a C(result)/C(data) nesting, its id under any key ending in C(id)/C(Id)/C(ID), its state under
+    any key named like status or state, any case), and a warning names each field path read so, once per run.
+    The Cloud C(getprogress) names are attested by several clients and read by name only.
   - The backup manager API of Confluence Cloud is not documented or supported by Atlassian; it can change without
     notice. This module follows its behaviour as observed by many clients and reports unknown answers verbatim.
   - Atlassian keeps one backup per site for about 14 days and allows a new one about every 24 to 48 hours.

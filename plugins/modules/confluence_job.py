@@ -212,7 +212,7 @@ def clear_queue(module, api):
 
 
 def run(module, params):
-    api = dc.DataCenterApi(module.client())
+    api = dc.DataCenterApi(module.client(), warn=module.warn)
     if params["clear_queue"]:
         return clear_queue(module, api)
     return cancel_job(module, api, params)

@@ -251,7 +251,7 @@ def prepare(module, params):
 
 
 def run(module, params):
-    api = dc.DataCenterApi(module.client())
+    api = dc.DataCenterApi(module.client(), warn=module.warn)
     if params.get("job_id") is not None:
         raw = api.job(params["job_id"])
         view = dc.job_view(raw) if raw is not None else None

@@ -68,6 +68,11 @@ options:
       - Seconds, or a duration such as V(24h) or V(2d). Omit it to always export.
     type: raw
 notes:
+  - Where none of the field names the module knows is in an answer, it reads the answer by shape (issue 19), as
+    the task inside a one-element list or a C(result)/C(data) nesting, its id and status under any id-like or
+    status-like key, the status link of the POST's answer and the download link of a finished task as the one URL
+    under a key that says what it is (two different links are refused). A warning names each field path read so,
+    once per run, never the URL itself.
   - The vendor documents that the backup API exists, where its URL and key come from, and the header of its other
     automation endpoints, but not the fields of its requests and answers.
   - The module sends C(POST <endpoint>) with the key header and the JSON body C({"spaceKeys":[...]}) for a

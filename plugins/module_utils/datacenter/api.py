@@ -25,6 +25,7 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import (
     AtlassianApiError,
     AtlassianError,
@@ -47,6 +48,7 @@ ACTIVE = (QUEUED, PROCESSING)
 _SYNONYMS = {"IN_PROGRESS": PROCESSING, "INPROGRESS": PROCESSING, "RUNNING": PROCESSING, "CANCELED": CANCELLED,
              "CANCELING": CANCELLING, "COMPLETE": FINISHED, "COMPLETED": FINISHED}
 SCOPES = ("site", "space")
+JOB_LISTS = ("jobs", "results", "values")
 
 
 class DcApiError(AtlassianError):
@@ -146,8 +148,18 @@ def error_text(exc):
 class DataCenterApi(object):
     """Thin wrappers around the endpoints; answers are returned as parsed JSON."""
 
-    def __init__(self, client):
+    def __init__(self, client, warn=None):
         self.client = client
+        self.notes = shape.Notes(warn)   # the fields read by shape, each said once (issue 19)
+
+    def read_job(self, raw, what):
+        """A job as the answer ``what`` gave it, with ``id`` and ``jobState`` under their documented names: by
+        name, else by shape (:func:`shape.read_object`; each such field warned once). None stays None."""
+        if raw is None:
+            return None
+        obj, used = shape.read_object(raw, ("id",), ("jobState",), prefer=("job",), plural=JOB_LISTS)
+        self.notes(what, used, {"id": ("id",), "status": ("jobState",)})
+        return obj
 
     @staticmethod
     def path(*parts):
@@ -157,6 +169,7 @@ class DataCenterApi(object):
         return read_json(self.client, response, MAX_BODY, DcApiError)
 
     def _job(self, body, what):
+        body = self.read_job(body, "The answer to %s" % what)
         if not isinstance(body, dict) or body.get("id") is None:
             raise DcApiError("%s: expected a job (JobDetails with an id), got: %s" % (
                 what, self.client.redact(clip(json.dumps(body)))))

@@ -49,10 +49,10 @@ class DataCenterBackup(object):
     def __init__(self, params, client, now=None, log=None, collection_version=None, warn=None):
         self.p = params
         self.client = client
-        self.api = dc.DataCenterApi(client)
+        self.warn = warn or (lambda msg: None)
+        self.api = dc.DataCenterApi(client, warn=self.warn)
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
-        self.warn = warn or (lambda msg: None)
         self.label = site_label(params["url"])
         self.keys = sorted(set(params.get("space_keys") or [])) if params["scope"] == "space" else []
         self.collection_version = collection_version
@@ -147,7 +147,7 @@ class DataCenterBackup(object):
     def _started(self, answer, baseline):
         """The job a 2xx start answer stands for (issue 19): its documented ``id``, else an id found by shape, else
         the job new since ``baseline`` of this selection in the job list. Never a second POST."""
-        job_id, path = shape.find_id(answer, ("id",), prefer=("job",), plural=("jobs", "results", "values"))
+        job_id, path = shape.find_id(answer, ("id",), prefer=("job",), plural=dc.JOB_LISTS)
         how = None
         if job_id is not None and path != "id":
             how = "the answer named the job's id at %s, not at id: read by its shape" % path
@@ -170,7 +170,8 @@ class DataCenterBackup(object):
                                                      self.api.path("jobs"), START_LISTINGS), status="unknown")
         if how:
             self.warn("Confluence started the backup, but %s. Please report the answer's shape (issue 19)." % how)
-        raw = answer if path == "id" else self.api.job(job_id)
+        raw = self.api.read_job(answer, "The answer to POST backup/%s" % self.p["scope"]) if path == "id" else \
+            self.api.job(job_id)
         return dc.job_view(raw or {"id": job_id})
 
     def _running_job(self, views):

@@ -113,9 +113,9 @@ class DataCenterRestore(object):
     def __init__(self, params, client, log=None, warn=None):
         self.p = params
         self.client = client
-        self.api = dc.DataCenterApi(client)
         self.log = log or (lambda msg: None)
         self.warn = warn or self.log
+        self.api = dc.DataCenterApi(client, warn=self.warn)
         self.result = dict(changed=False, job_id=None, job=None, status=None, scope=params["scope"],
                            file_name=params.get("file_name") or (os.path.basename(params["src"])
                                                                  if params.get("src") else None))

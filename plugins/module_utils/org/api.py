@@ -11,6 +11,10 @@ reader of its answers, which are only partly documented:
   status verbatim (callers treat it as still running);
 * lists come bare or wrapped (``{"backups": [...], "totalItems": n}`` in the v2 sample, or ``values``,
   ``items``...): :func:`items_of`;
+* the jobs (backups, exports, imports, restores) are read under their documented names, else by shape
+  (:meth:`OrgBackupApi.read_job`, :mod:`core.shape`): the object inside a list or a ``result``/``data`` nesting,
+  the id under an id-like key that names no other object, the status under a status-like key; a list under any
+  plural key, its total under a key that says total or none. Each field read so is warned about once per run;
 * paging follows Atlassian's guide: ``start`` is the page index counted from 0, ``pageSize`` items a page; the
   walk stops on a short page or at ``totalItems``: :meth:`OrgBackupApi.pages`;
 * the shape of a failing restore validation is not documented: :func:`failing_checks` finds the known check
@@ -36,6 +40,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client i
     parse_http_date,
     read_json,
 )
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
 
 MAX_BODY = 4 * 1024 * 1024
@@ -135,26 +140,30 @@ def field(obj, *names):
 
 def items_of(body, *keys):
     """The list in a list answer: bare, or under one of ``keys`` or a usual wrapper."""
+    return list_of(body, *keys)[0]
+
+
+def list_of(body, *keys):
+    """``(the list, the key it was under)``: bare (key None), under one of ``keys`` or a usual wrapper, or under the
+    only plural key that holds a list of objects (``{"backupList": [...], "count": 2}``)."""
     if isinstance(body, list):
-        return body
+        return body, None
     if isinstance(body, dict):
         for key in keys + ("values", "items", "results", "data", "content", "elements"):
             if isinstance(body.get(key), list):
-                return body[key]
-        lists = [value for value in body.values() if isinstance(value, list)]
-        if len(lists) == 1 and all(isinstance(item, dict) for item in lists[0]):
-            return lists[0]
+                return body[key], key
+        lists = [(key, value) for key, value in body.items() if isinstance(value, list)]
+        if len(lists) == 1 and all(isinstance(item, dict) for item in lists[0][1]):
+            return lists[0][1], lists[0][0]
     where = (" under %s" % "/".join(keys)) if keys else ""
     raise OrgApiError("expected a list%s, got: %s" % (where, clip(json.dumps(body))))
 
 
 def total_of(body):
-    if isinstance(body, dict):
-        # Not "size": in Atlassian's other lists (start/limit/size) it counts the page, not the whole list.
-        for key in ("totalItems", "total", "totalCount", "totalElements"):
-            if isinstance(body.get(key), int):
-                return body[key]
-    return None
+    """The whole list's length (``totalItems``, ref 4.3), or any top-level integer that says total; else None.
+
+    Not ``size``: in Atlassian's other lists (start/limit/size) it counts the page, not the whole list."""
+    return shape.find_total(body, ("totalItems",))[0]
 
 
 def _identity(item, id_keys):
@@ -244,17 +253,39 @@ BACKUP_IDS = ("backupId", "id")
 EXPORT_IDS = ("exportId", "id")
 IMPORT_IDS = ("importId", "id")
 RESTORE_IDS = ("restoreId", "id")
+STATUS_KEYS = ("status", "state")
+# Per kind of job: its documented id names, and the documented keys that name other objects (the request's words,
+# seed 001), whose values are never the job's own id when the id is found by shape.
+JOBS = {
+    "backup": (BACKUP_IDS, ("cloudId", "policyId", "storageId", "accountId")),
+    "export": (EXPORT_IDS, ("backupId", "cloudId", "storageId", "accountId")),
+    "import": (IMPORT_IDS, ("backupId", "cloudId", "storageId", "accountId")),
+    "restore": (RESTORE_IDS, ("backupId", "cloudId", "sourceCloudId", "destinationCloudId", "migrationId",
+                              "accountId")),
+}
 
 
 # ---------------------------------------------------------------------- api
 class OrgBackupApi(object):
     """Thin wrappers around the endpoints of one organization; every answer is read tolerantly."""
 
-    def __init__(self, client, org_id, page_size=PAGE_SIZE):
+    def __init__(self, client, org_id, page_size=PAGE_SIZE, warn=None):
         self.client = client
         self.org = "orgs/%s" % org_id
         self.page_size = page_size
         self._service_time = None   # (the service's time from the last Date header, the client's clock then)
+        self.notes = shape.Notes(warn)   # the fields read by shape, each said once (issue 19)
+
+    def read_job(self, raw, kind, what):
+        """A backup, export, import or restore as the answer ``what`` gave it, with its id and status under their
+        documented names: read by name, else by shape (:func:`shape.read_object`; each such field warned once)."""
+        if raw is None:
+            return None
+        ids, references = JOBS[kind]
+        obj, used = shape.read_object(raw, ids, STATUS_KEYS, prefer=(kind,), plural=(kind + "s",),
+                                      references=references)
+        self.notes(what, used, {"id": ids, "status": STATUS_KEYS})
+        return obj
 
     # ------------------------------------------------------------ transport
     def _read(self, response):
@@ -291,7 +322,7 @@ class OrgBackupApi(object):
                                        headers={"Content-Type": "application/json"})
         return response.status_code, self._read(response)
 
-    def pages(self, path, keys, params=None, id_keys=("id",)):
+    def pages(self, path, keys, params=None, id_keys=("id",), kind=None):
         """Every item of a list endpoint once, whatever ``start`` counts.
 
         Atlassian's guide says only that ``start`` "defines the start page of the response": a page index from 0
@@ -307,7 +338,15 @@ class OrgBackupApi(object):
             query = dict(params or {})
             query.update(start=start, pageSize=self.page_size)
             body = self.get(path, query)
-            batch = items_of(body, *keys) if body is not None else []
+            batch, under = list_of(body, *keys) if body is not None else ([], keys[0])
+            total, total_key = shape.find_total(body, ("totalItems",))
+            what = "The answer to GET %s" % path
+            if under not in keys:
+                self.notes(what, [("list", under or "(the answer itself)")], {"list": keys})
+            if total_key not in (None, "totalItems"):
+                self.notes(what, [("total", total_key)], {"total": ("totalItems",)})
+            if kind is not None:
+                batch = [self.read_job(item, kind, what + " (an item of the list)") for item in batch]
             new = []
             for item in batch:
                 key = _identity(item, id_keys)
@@ -315,7 +354,6 @@ class OrgBackupApi(object):
                     seen.add(key)
                     new.append(item)
             items.extend(new)
-            total = total_of(body)
             if not batch or (total is not None and len(items) >= total):
                 return items
             if page == 1:
@@ -360,10 +398,12 @@ class OrgBackupApi(object):
 
     # --------------------------------------------------------------- backups
     def backups(self, policy_id):
-        return self.pages(self._p("policies", policy_id, "backups"), ("backups",), id_keys=BACKUP_IDS)
+        return self.pages(self._p("policies", policy_id, "backups"), ("backups",), id_keys=BACKUP_IDS,
+                          kind="backup")
 
     def backup(self, backup_id):
-        return self.get(self._p("backups", backup_id), missing_ok=True)
+        return self.read_job(self.get(self._p("backups", backup_id), missing_ok=True), "backup",
+                             "The answer to GET %s" % self._p("backups", "{backupId}"))
 
     def start_backup(self, policy_id, cloud_id):
         """POST a backup. Returns ``(status, document)``: 2xx, or the refusal (400/409/412/422) as sent."""
@@ -377,10 +417,11 @@ class OrgBackupApi(object):
 
     def exports(self, product=None):
         params = {"productType": api_product(product)} if product else None
-        return self.pages(self._p("exports"), ("exports",), params, EXPORT_IDS)
+        return self.pages(self._p("exports"), ("exports",), params, EXPORT_IDS, kind="export")
 
     def export(self, cloud_id, export_id):
-        return self.get(self._p("cloud", cloud_id, "exports", export_id), missing_ok=True)
+        return self.read_job(self.get(self._p("cloud", cloud_id, "exports", export_id), missing_ok=True), "export",
+                             "The answer to GET %s" % self._p("cloud", "{cloudId}", "exports", "{exportId}"))
 
     def start_import(self, product, cloud_id, backup_id):
         return self.send("POST", self._p("imports"), [{"product": api_product(product), "cloudId": cloud_id,
@@ -388,10 +429,11 @@ class OrgBackupApi(object):
 
     def imports(self):
         # Not in seed 001 (it lists no imports collection); the symmetric path of exports.
-        return self.pages(self._p("imports"), ("imports",), id_keys=IMPORT_IDS)
+        return self.pages(self._p("imports"), ("imports",), id_keys=IMPORT_IDS, kind="import")
 
     def import_(self, cloud_id, import_id):
-        return self.get(self._p("cloud", cloud_id, "imports", import_id), missing_ok=True)
+        return self.read_job(self.get(self._p("cloud", cloud_id, "imports", import_id), missing_ok=True), "import",
+                             "The answer to GET %s" % self._p("cloud", "{cloudId}", "imports", "{importId}"))
 
     # -------------------------------------------------------------- restores
     def create_restore(self, dest_cloud_id, body):
@@ -403,10 +445,11 @@ class OrgBackupApi(object):
 
     def restores(self, cloud_id=None, product=None):
         params = dict((k, v) for k, v in (("cloudId", cloud_id), ("product", api_product(product) or None)) if v)
-        return self.pages(self._p("restores"), ("restores",), params, RESTORE_IDS)
+        return self.pages(self._p("restores"), ("restores",), params, RESTORE_IDS, kind="restore")
 
     def restore(self, restore_id):
-        return self.get(self._p("restores", restore_id), missing_ok=True)
+        return self.read_job(self.get(self._p("restores", restore_id), missing_ok=True), "restore",
+                             "The answer to GET %s" % self._p("restores", "{restoreId}"))
 
     def post_op_report(self, cloud_id, migration_id):
         body = self.get(self._p("cloud", cloud_id, "migration", migration_id, "postOpReport"), missing_ok=True)

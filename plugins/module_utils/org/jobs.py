@@ -48,11 +48,12 @@ def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by
     name, else the job as ``fetch(job_id)`` reads it (a minimal document when that finds nothing yet).
     """
     plural = kind + "s"
-    job_id, path = shape.find_id(doc, ids, prefer=(kind,), exclude=exclude, plural=(plural,))
+    job_id, path = shape.find_id(doc, ids, prefer=(kind,), exclude=exclude, plural=(plural,),
+                                 references=org.JOBS[kind][1])
     if job_id is not None:
         obj, _where = shape.unwrap(doc, (plural,))
         if path in ids:
-            return job_id, obj
+            return job_id, api.read_job(obj, kind, "The service's answer to the %s start" % kind)
         module.warn("The service's answer to the %s start named the %s id at %s, not at %s: read by its shape. "
                     "Please report the field name (issue 19)." % (kind, kind, path, " or ".join(ids)))
         return job_id, fetch(job_id) or {ids[0]: job_id}

@@ -14,6 +14,6 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.api impor
 def run_org_module(argument_spec, run, action, wait=False, **kwargs):
     """``run(module, api, params)`` with the API object; see :func:`run_module` for the rest."""
     def call(mod, params):
-        return run(mod, OrgBackupApi(mod.client(), params["org_id"]), params)
+        return run(mod, OrgBackupApi(mod.client(), params["org_id"], warn=mod.warn), params)
 
     run_module(argument_spec, call, action, connection="org", wait=wait, **kwargs)

@@ -33,9 +33,9 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import s
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError, clip, read_limited
 
 try:
-    from urllib.parse import urljoin
+    from urllib.parse import urljoin, urlsplit
 except ImportError:  # pragma: no cover
-    from urlparse import urljoin  # type: ignore
+    from urlparse import urljoin, urlsplit  # type: ignore
 
 MAX_BODY = 1024 * 1024
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -48,6 +48,8 @@ ID_KEYS = ("taskId", "task_id", "taskID", "id", "jobId", "job_id")
 STATUS_URL_KEYS = ("statusUrl", "status_url", "statusURL", "pollUrl", "poll_url", "links.status", "links.self",
                    "_links.status", "_links.status.href", "_links.self.href", "href")
 STATUS_KEYS = ("status", "state", "taskStatus", "task_status")
+# Words of the keys that hold a start answer's status link, for a link found by shape.
+STATUS_URL_WORDS = ("status", "poll", "progress", "task", "self", "href", "link", "url", "location")
 DOWNLOAD_KEYS = ("downloadUrl", "download_url", "downloadURL", "fileUrl", "file_url", "url", "result.url",
                  "result.file", "result.downloadUrl", "result.download_url", "links.download", "_links.download",
                  "_links.download.href", "file")
@@ -92,9 +94,10 @@ def carries_file(response):
 class SnapshotsApi(object):
     """The endpoint of one site's Snapshots app; the client's credentials go to its host only."""
 
-    def __init__(self, client, endpoint):
+    def __init__(self, client, endpoint, warn=None):
         self.client = client
         self.endpoint = endpoint
+        self.notes = shape.Notes(warn)   # the start answer's fields read by shape, each said once (issue 19)
 
     def _json(self, response, what):
         text = read_limited(response, MAX_BODY, self.client.secrets)
@@ -128,7 +131,19 @@ class SnapshotsApi(object):
         doc = self._json(response, "POST (the endpoint)")
         location = response.headers.get("Location")
         task = self.read_task(doc, location, self.endpoint)
-        download = field(doc, *DOWNLOAD_KEYS) if isinstance(doc, dict) else None
+        obj = shape.unwrap(doc)[0]
+        download = field(obj, *DOWNLOAD_KEYS) if isinstance(obj, dict) else None
+        if task["status_url"] is None and download is None and isinstance(obj, dict):
+            try:
+                url, path = shape.find_url(obj, prefer=STATUS_URL_WORDS, exclude=(self.endpoint,),
+                                           what="status link")
+            except shape.ShapeError as exc:
+                raise SnapshotsApiError("The Snapshots endpoint accepted the export; refusing to guess which link "
+                                        "is its status: %s" % self.client.redact(str(exc)))
+            if url is not None:
+                task["status_url"] = url
+                task["found"].append(("status link", shape.join(task["base"], path)))
+        self.notes("The Snapshots app's answer to the export's POST", task["found"])
         if task["status_url"] is None and download is not None:
             task.update(download_url=urljoin(self.endpoint, str(download)),
                         status=task["status"] or "COMPLETED")
@@ -142,10 +157,25 @@ class SnapshotsApi(object):
 
     @staticmethod
     def read_task(doc, location, base):
+        """The task a start answer names: documented names first, then by shape. ``found`` lists ``(field, path)``
+        (paths in the answer) of what was read by shape, ``base`` the path of the task's object in the answer (the
+        answer may be a list or a wrapper around it)."""
+        raw = doc
+        doc, where = shape.unwrap(doc)
         doc = doc if isinstance(doc, dict) else {}
+        found = [] if not where else [("task", where)]
         url = location or field(doc, *STATUS_URL_KEYS)
-        return {"id": field(doc, *ID_KEYS), "status_url": urljoin(base, str(url)) if url else None,
-                "status": field(doc, *STATUS_KEYS), "raw": doc}
+        task_id, status = field(doc, *ID_KEYS), field(doc, *STATUS_KEYS)
+        if task_id is None:
+            task_id, path = shape.find_id(doc, prefer=("task", "job"))
+            if task_id is not None:
+                found.append(("task id", shape.join(where, path)))
+        if status is None:
+            status, path = shape.find_status(doc)
+            if status is not None:
+                found.append(("status", shape.join(where, path)))
+        return {"id": task_id, "status_url": urljoin(base, str(url)) if url else None, "status": status,
+                "raw": raw if isinstance(raw, dict) else doc, "found": found, "base": where or ""}
 
     def poll(self, status_url):
         """One look at the task: ``{"state", "status", "progress", "message", "download_url", "raw"}``."""
@@ -159,34 +189,40 @@ class SnapshotsApi(object):
             response.close()
             return {"state": DONE, "status": "file", "progress": 100, "message": None, "download_url": status_url,
                     "raw": None}
-        doc = self._json(response, "GET (the task's status)")
+        raw = self._json(response, "GET (the task's status)")
+        # The task itself: the body, or the one object of a list or wrapper around it (read by shape).
+        doc, base = shape.unwrap(raw)
         if not isinstance(doc, dict):
             raise SnapshotsApiError("The task's status is not a JSON object: %s" % self.client.redact(
-                clip(json.dumps(doc))))
-        status = field(doc, *STATUS_KEYS)
-        found_at = None
+                clip(json.dumps(raw))))
+        found = []
+        status, name = shape.documented(doc, STATUS_KEYS)
         if status is None:
-            status, found_at = shape.find_status(doc)
-            found_at = ("status at %s" % found_at) if found_at else None
-        url = field(doc, *DOWNLOAD_KEYS)
+            status, name = shape.find_status(doc)
+        if status is not None and (base or name not in STATUS_KEYS):
+            found.append("status at %s" % shape.join(base, name))
+        url, name = shape.documented(doc, DOWNLOAD_KEYS)
         if url is not None and url == status_url:
             url = None
+        if url is not None and base:
+            found.append("download link at %s" % shape.join(base, name))
         state = normalize_status(status)
         if url is None and (state == DONE or status is None):
             try:
-                url, path = shape.find_url(doc, prefer=DOWNLOAD_WORDS, exclude=(status_url, self.endpoint),
-                                           what="download link")
+                url, path = shape.find_url(doc, prefer=DOWNLOAD_WORDS, what="download link", relative=True,
+                                           exclude=(status_url, self.endpoint, urlsplit(status_url).path))
             except shape.ShapeError as exc:
                 raise SnapshotsApiError("The task's status %s; refusing to guess which file is the export: %s" % (
-                    self.client.redact(str(exc)), self.client.redact(clip(json.dumps(doc)))))
+                    self.client.redact(str(exc)), self.client.redact(clip(json.dumps(raw)))))
             if url is not None:
-                found_at = ", ".join(filter(None, (found_at, "download link at %s" % path)))
+                found.append("download link at %s" % shape.join(base, path))
         if status is None and url is not None:
             state = DONE  # no status word at all, but a file to fetch
         progress = field(doc, *PROGRESS_KEYS)
         return {"state": state, "status": status, "progress": progress,
                 "message": field(doc, *MESSAGE_KEYS) if state == FAILED else None,
-                "download_url": urljoin(status_url, str(url)) if url else None, "raw": doc, "found_at": found_at}
+                "download_url": urljoin(status_url, str(url)) if url else None, "raw": raw,
+                "found_at": ", ".join(found) or None}
 
     def describe(self, view):
         text = str(view.get("status") or "no status")

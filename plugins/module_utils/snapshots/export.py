@@ -116,7 +116,7 @@ class SnapshotsExport(object):
         self.p = params
         self.client = client
         self.warn = warn or (lambda msg: None)
-        self.api = snap.SnapshotsApi(client, params["endpoint"])
+        self.api = snap.SnapshotsApi(client, params["endpoint"], warn=self.warn)
         self.now = now or (lambda: datetime.now(UTC))
         self.log = log or (lambda msg: None)
         self.site = params.get("url") or "%s://%s" % (urlsplit(params["endpoint"]).scheme, host_of(params["endpoint"]))

@@ -422,6 +422,10 @@ class DataCenterApi(object):
         ``empty`` (no body)."""
         style = self.cfg.get("dc_start_answer") or "documented"
         view = self.view(job, now)
+        shuffle = self.em.shuffle("dc")
+        if style == "documented" and shuffle is not None:
+            return self.em.json_response(shuffle.answer(view, "job", "start", "jobs", id_key="id",
+                                                        status_key="jobState"))
         if style == "empty":
             return web.Response(status=200)
         if style == "nested":
@@ -499,7 +503,12 @@ class DataCenterApi(object):
         return self.em.json_response([self.view(j, now) for j in jobs[:limit]])
 
     async def h_job(self, request, user, now):
-        return self.em.json_response(self.view(self._job(request, user, "get"), now))
+        view = self.view(self._job(request, user, "get"), now)
+        shuffle = self.em.shuffle("dc")
+        if shuffle is not None:
+            # The job's status, reshaped under field_style: shuffled as the start answer is (issue 19).
+            return self.em.json_response(shuffle.answer(view, "job", "get", "jobs", id_key="id", status_key="jobState"))
+        return self.em.json_response(view)
 
     async def h_cancel(self, request, user, now):
         job = self._job(request, user, "cancel")

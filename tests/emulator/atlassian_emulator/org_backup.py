@@ -51,6 +51,7 @@ from aiohttp import web
 PREFIX = "/public/backup-management/v2/orgs/{orgId}"
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2"]  # [I] the names are AWS's; the list is not
 PRODUCTS = ("JIRA", "CONFLUENCE")
+JOB_LISTS = ("backups", "exports", "imports", "restores")   # the lists field_style: shuffled reshapes (issue 19)
 ENCRYPTION = "CMK"                                 # ref 4.3 sample
 DAY = 86400.0
 RESTORE_ONCE_IN_DAYS = 7                           # seed 001: "You can restore a specific backup once in 7 days."
@@ -219,8 +220,20 @@ class OrgBackupApi(object):
         else:
             first = start * size
         page = objects[first:first + size]
+        shuffle = self.em.shuffle("org")
+        if shuffle is not None and plural in JOB_LISTS:
+            kind = plural[:-1]
+            return self.em.json_response(shuffle.listing([view(o, now, count=True) for o in page], kind, plural,
+                                                         len(objects), id_key=kind + "Id", status_key="status"))
         return self.em.json_response({plural: [view(o, now, count=True) for o in page],
                                       "totalItems": len(objects)})
+
+    def job_answer(self, kind, view):
+        """A GET of one backup, export, import or restore: its view, reshaped under ``field_style: shuffled``."""
+        shuffle = self.em.shuffle("org")
+        if shuffle is None:
+            return self.em.json_response(view)
+        return self.em.json_response(shuffle.answer(view, kind, "get", id_key=kind + "Id", status_key="status"))
 
     async def _body(self, request, kind=dict):
         try:
@@ -575,6 +588,11 @@ class OrgBackupApi(object):
         """
         style = self.em.config.get("org_start_answer") or "documented"
         one = objects[0] if len(objects) == 1 else None
+        shuffle = self.em.shuffle("org")
+        if style == "documented" and shuffle is not None and one is not None:
+            kind = plural[:-1]
+            return self.em.json_response(shuffle.answer(one, kind, "start", plural, id_key=kind + "Id",
+                                                        status_key="status"), status=status)
         if style == "empty":
             return web.Response(status=status)
         if style == "opaque":
@@ -618,7 +636,7 @@ class OrgBackupApi(object):
 
     async def h_get_backup(self, request, user, now):
         b = self._find(self.backups, request.match_info["backupId"], "BACKUP_NOT_FOUND", "backup")
-        return self.em.json_response(self.backup_view(b, now, count=True))
+        return self.job_answer("backup", self.backup_view(b, now, count=True))
 
     async def h_create_exports(self, request, user, now):
         return await self._transfers(request, now, "export")
@@ -639,7 +657,7 @@ class OrgBackupApi(object):
         async def handler(request, user, now):
             t = self._find(getattr(self, kind + "s"), request.match_info[kind + "Id"], kind.upper() + "_NOT_FOUND", kind,
                            cloud_id=request.match_info["cloudId"])
-            return self.em.json_response(self._transfer_view(kind)(t, now, count=True))
+            return self.job_answer(kind, self._transfer_view(kind)(t, now, count=True))
         return handler
 
     async def h_create_restore(self, request, user, now):
@@ -682,7 +700,7 @@ class OrgBackupApi(object):
 
     async def h_get_restore(self, request, user, now):
         r = self._find(self.restores, request.match_info["restoreId"], "RESTORE_NOT_FOUND", "restore")
-        return self.em.json_response(self.restore_view(r, now, count=True))
+        return self.job_answer("restore", self.restore_view(r, now, count=True))
 
     async def h_post_op_report(self, request, user, now):
         cloud_id, migration = request.match_info["cloudId"], request.match_info["migrationId"]

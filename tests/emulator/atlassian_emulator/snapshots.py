@@ -363,7 +363,7 @@ class SnapshotsApi(object):
             return self._error("task")
         if match.group(3) is None:
             self.poll(task)
-            response = self.em.json_response(self.view(task))
+            response = self.em.json_response(self.shuffled(task, self.view(task), "status"))
             if task["status"] == "RUNNING":
                 task["polled"] += 1
             return response
@@ -415,10 +415,23 @@ class SnapshotsApi(object):
             self._end(task, "COMPLETED")
             return await self.send_zip(request, task, ranges=False)
         if shape == "a":
-            return self.em.json_response({"taskId": task["id"], "status": "QUEUED"}, status=202,
-                                         headers={"Location": self.site_url() + self.status_path(task)})
-        return self.em.json_response({"id": task["id"], "state": "pending",
-                                      "links": {"status": self.site_url() + self.status_path(task)}})
+            return self.em.json_response(self.shuffled(task, {"taskId": task["id"], "status": "QUEUED"}, "start"),
+                                         status=202, headers={"Location": self.site_url() + self.status_path(task)})
+        return self.em.json_response(self.shuffled(task, {"id": task["id"], "state": "pending", "links": {
+            "status": self.site_url() + self.status_path(task)}}, "start"))
+
+    def shuffled(self, task, body, where):
+        """A start (``where``: start) or status answer, reshaped under ``field_style: shuffled`` (issue 19): the
+        task's id, status and link keys renamed, the body maybe nested or wrapped. Not with snapshots_done_link,
+        which places the link itself."""
+        shuffle = self.em.shuffle("snapshots")
+        if shuffle is None or self.cfg.get("snapshots_done_link"):
+            return body
+        if task["shape"] == "a":
+            fields = dict(id_key="taskId", status_key="status", links=("downloadUrl",))
+        else:
+            fields = dict(id_key="id", status_key="state", links=("result.file",), status_links=("links.status",))
+        return shuffle.answer(body, "task", where, "tasks", **fields)
 
     async def send_zip(self, request, task, ranges):
         blob = await self.blob_async(task)

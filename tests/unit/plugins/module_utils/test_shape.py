@@ -81,3 +81,58 @@ def test_any_answer_is_read_without_error_and_an_id_found_is_in_it(body):
     except shape.ShapeError:
         return
     assert url is None or url.startswith(("http://", "https://", "HTTP", "Http", "hTTp")) or "://" in url
+
+
+# ------------------------------------------------------------------ field_style: shuffled (issue 19)
+@pytest.mark.parametrize("body, path", [
+    ({"result": {"backupId": "b-1"}}, "result"),
+    ({"data": {"job": {"backupId": "b-1"}}}, "data.job"),
+    ([{"result": {"backupId": "b-1"}}], "[0].result"),
+    ({"backups": [{"data": {"backupId": "b-1"}}], "count": 1}, "backups[0].data"),
+    ({"backupId": "b-1", "details": {"storageId": "s-1"}}, ""),
+])
+def test_a_nesting_and_a_wrapper_around_it_are_unwrapped(body, path):
+    obj, where = shape.unwrap(body, ("backups",))
+    assert obj["backupId"] == "b-1" and where == path
+
+
+def test_ids_of_other_objects_are_never_the_answers_own():
+    body = {"data": {"jobId": "e-1", "backupId": "b-1", "cloudId": "c-1", "storageId": "s-1"}}
+    assert shape.find_id(body, ("exportId",), prefer=("export",)) == (None, None)   # four candidates: no guess
+    assert shape.find_id(body, ("exportId",), prefer=("export",),
+                         references=("backupId", "cloudId", "storageId")) == ("e-1", "data.jobId")
+
+
+def test_a_relative_link_counts_only_under_a_key_that_says_it_is_one():
+    assert shape.find_url({"result_link": "/snap/tasks/1/file", "note": "/not/a/link"}, prefer=("link", "file"),
+                          relative=True) == ("/snap/tasks/1/file", "result_link")
+    assert shape.find_url({"note": "/not/a/link"}, prefer=("link",), relative=True) == (None, None)
+    assert shape.find_url({"result_link": "/snap/tasks/1/file"}, prefer=("link",)) == (None, None)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"backups": [], "totalItems": 3}, (3, "totalItems")),
+    ({"values": [], "total_items": 4, "size": 2}, (4, "total_items")),
+    ({"values": [], "size": 2}, (None, None)),          # size counts the page, not the list
+    ([{"a": 1}], (None, None)),
+])
+def test_a_total_is_found_under_a_name_that_says_total(body, expected):
+    assert shape.find_total(body, ("totalItems",)) == expected
+
+
+def test_read_object_fills_in_the_documented_names_and_says_where_it_read():
+    body = [{"data": {"BackupID": "b-1", "policyId": "p-1", "job-state": "completed"}}]
+    obj, used = shape.read_object(body, ("backupId", "id"), ("status",), prefer=("backup",),
+                                  references=("policyId",))
+    assert obj["backupId"] == "b-1" and obj["status"] == "completed" and "backupId" not in body[0]["data"]
+    assert used == [("id", "[0].data.BackupID"), ("status", "[0].data.job-state")]
+    assert shape.read_object({"backupId": "b-1", "status": "DONE"}, ("backupId",), ("status",))[1] == []
+
+
+def test_notes_warn_once_per_field_path():
+    said = []
+    notes = shape.Notes(said.append)
+    for _poll in range(3):
+        notes("The answer to GET x", [("status", "data.state")], {"status": ("status",)})
+    notes("The answer to GET x", [("id", "data.jobId")])
+    assert len(said) == 2 and "status at data.state, not at status" in said[0] and "data.jobId" in said[1]
