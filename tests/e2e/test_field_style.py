@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import (CANARY_TOKEN, CANARY_USER, DC_ADMIN, DC_CONTEXT, DC_PASSWORD, DC_PAT, ORG_API_PREFIX, ORG_ID,
                       RESTORE_SITE, SITE, SNAP_KEY, SNAP_URL_TOKEN)
+from test_started_jobs_property import Module  # the stand-in of an Ansible module that the workflows ask for
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.cloud.backup import CloudBackup
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianClient
@@ -44,21 +45,6 @@ WAIT = dict(wait=True, wait_timeout=60, wait_timeout_text="1m", poll_interval=0.
             max_age_text=None)
 # A seed whose shapes read by shape in every API (checked by the playbook cases below).
 SEED = 7
-
-
-class Module(object):
-    """What the org workflows ask of an Ansible module: check mode, warnings, debug."""
-
-    check_mode = False
-
-    def __init__(self):
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-    def debug(self, text):
-        pass
 
 
 def sha256_file(path):
