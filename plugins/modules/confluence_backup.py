@@ -608,7 +608,7 @@ def main():
             job = CloudBackup(params, mod.client(), log=mod.debug, collection_version=COLLECTION_VERSION)
         return job.run()
 
-    result = module.run_guarded(run, "back up %s" % params["url"])
+    result = module.run_guarded(run, "%s %s" % ("check the backups of" if module.check_mode else "back up", params["url"]))
     result["http_retries"] = module.http_retries
     module.exit_json(**result)
 

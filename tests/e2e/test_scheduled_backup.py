@@ -159,6 +159,7 @@ def test_one_failing_target_does_not_stop_the_others_and_fails_the_play_naming_i
     assert "1 of 3 backup targets failed:" in run.output
     failed_line = [line for line in run.output.splitlines() if line.lstrip().startswith("snap (snapshots): failed at")]
     assert failed_line and "api_key" in failed_line[0], run.output[-3000:]
+    assert "else from the environment variables SCHEDULED_BACKUP_SNAP_API_KEY: the service refused" in failed_line[0]
     for name in ("site-a", "wiki"):
         entry = report[name]
         assert os.path.exists(entry["path"]) and entry["verified"] == "inventory", entry
@@ -504,7 +505,9 @@ def test_the_timer_files_are_the_timer_users_and_an_install_that_cannot_start_fa
     assert broken.rc != 0, broken
     assert "The scheduled run's command does not start" in broken.output, broken.output[-3000:]
     assert "could not be found" in broken.output and str(empty) in broken.output, broken.output[-3000:]
+    assert "Nothing was installed or written" in broken.output and "amazon.aws" not in broken.output
     assert not (tmp_path / "cron" / "atlassian-backup").exists()
+    assert not (tmp_path / "etc").exists(), "no credentials, variables or wrapper are left by a refused install"
 
 
 # --- a busy lock (issue 18, defect 8) and tags per step ---------------------------------------------------------------
