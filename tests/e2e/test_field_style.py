@@ -98,6 +98,23 @@ def test_org_backup_run_finds_its_backup_in_every_shape(emulator, seed, earlier)
     assert all("issue 19" in w for w in module.warnings), module.warnings
 
 
+def test_an_empty_answer_to_a_job_poll_is_polled_again_not_taken_for_a_404(emulator):
+    """Found by make chaos: one empty 200 to GET backups/{id} failed the wait with "disappeared (the API answered
+    404)" while the backup went on."""
+    emulator.reset(org_backup_seconds=0)
+    policy = emulator.control("org/policy", {"cloudId": SITE, "product": "CONFLUENCE"})
+    emulator.faults({"kind": "http", "status": 200, "match": "/backups/[^/]+$", "method": "GET", "count": 1,
+                     "body": ""})
+    module, client = Module(), org_client(emulator)
+    params = dict(policy_id=policy["policyId"], cloud_id=None, product=None, org_id=ORG_ID, **WAIT)
+    try:
+        result = run_backup(module, OrgBackupApi(client, ORG_ID, warn=module.warn), params)
+    finally:
+        client.close()
+    assert emulator.state()["fault_log"], "the empty answer was served"
+    assert result["status"] == "COMPLETE" and result["triggered"] is True, result
+
+
 @PER_API
 @given(seed=SEEDS, kind=st.sampled_from(("export", "import", "restore")))
 def test_org_export_import_and_restore_find_their_job_in_every_shape(emulator, seed, kind):

@@ -192,6 +192,20 @@ def test_retry_warnings_name_the_host_only(emulator, run_playbook, dest):
     assert "Retrying GET a URL on 127.0.0.1:" in run.output, run.output[-2000:]
 
 
+def test_a_redirect_loop_on_the_start_says_so_and_shows_no_secret_url(emulator, run_playbook, dest):
+    """Found by make chaos: the retry warning quoted the endpoint's URL (its token), a failure after a 302 to the
+    POST named only the GET that followed, and a failed download with nothing kept offered to resume from it."""
+    emulator.reset(snapshots_shape="file")
+    emulator.faults({"kind": "redirect", "match": "/snapshots/api/backup/", "count": 1000})
+    run = export(run_playbook, emulator, dest=dest, retries=1, retry_max_delay=1)
+    assert not ok(run), run
+    msg = run.result["msg"]
+    assert "the app answered HTTP 302, naming the URL to follow" in msg, msg
+    assert "Retrying GET a URL on 127.0.0.1:" in run.output and "more than 10 redirects" in run.output, run.output
+    assert SNAP_URL_TOKEN not in run.output and SNAP_URL_TOKEN not in json.dumps(run.result), run.output[-3000:]
+    assert "resume from the partial file" not in msg and not os.listdir(dest), (msg, os.listdir(dest))
+
+
 def test_a_key_copied_with_a_line_break_is_refused_without_showing_it(emulator, run_playbook, dest):
     run = export(run_playbook, emulator, env=env_for(emulator, key=SNAP_KEY + "\nextra"), dest=dest)
     assert run.result["failed"] and "api_key holds spaces or control characters" in run.result["msg"], run

@@ -98,13 +98,16 @@ def _ssl_reason(text):
 class AtlassianApiError(AtlassianError):
     """The service answered with an unexpected HTTP status."""
 
-    def __init__(self, status, method, url, reason="", body="", request_id=None, retry_after=None):
+    def __init__(self, status, method, url, reason="", body="", request_id=None, retry_after=None, redirected=None):
         self.status = status
         self.reason = reason or ""
         self.body = body or ""
         self.request_id = request_id
         self.retry_after = retry_after
-        msg = "%s %s answered HTTP %s%s" % (method, url, status, (" " + self.reason) if self.reason else "")
+        # redirected: (method, url) of the request that got this answer, when a redirect led there from ours.
+        asked = "%s %s" % (method, url) if not redirected else "%s %s, redirected to %s %s," % (
+            method, url, redirected[0], redirected[1])
+        msg = "%s answered HTTP %s%s" % (asked, status, (" " + self.reason) if self.reason else "")
         if self.body:
             msg += ": %s" % self.body
         super(AtlassianApiError, self).__init__(msg, method, url)
@@ -430,14 +433,19 @@ class AtlassianClient(object):
         response.close()
         if retry_after is None:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        final = response.request
+        redirected = None
+        if final is not None and getattr(response, "redirect_hops", 0):
+            redirected = (final.method, redact_url(final.url))
         return AtlassianApiError(response.status_code, method, redact_url(url), response.reason or "",
-                                 body, _request_id(response), retry_after)
+                                 body, _request_id(response), retry_after, redirected)
 
     def _send_following(self, method, url, allow_redirects=False, **kwargs):
         """Send, and follow redirects by hand so Authorization never leaves our host."""
         hops = 0
         while True:
             response = self._send(method, url, **kwargs)
+            response.redirect_hops = hops
             if not allow_redirects or response.status_code not in REDIRECT_STATUSES:
                 return response
             location = response.headers.get("Location")

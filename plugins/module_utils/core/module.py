@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import errno
 import os
+import re
 import traceback
 
 try:
@@ -37,6 +38,9 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client i
     AtlassianTlsError,
     host_of,
 )
+
+# A URL inside an error's text (a Snapshots URL carries the endpoint's secret token in its path).
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
 
 # How every module that talks to a service talks HTTP (doc fragment ``transport``): what the all-in-one action group
 # group/atlassian_ops.backup.atlassian carries, since every module in it takes these options.
@@ -188,9 +192,12 @@ class AtlassianModule(AnsibleModule):
         self._retry_count += 1
         if self._retry_count <= MAX_RETRY_WARNINGS:
             # Warnings are not masked by no_log: a URL under the Snapshots endpoint (a secret) is named by its host.
-            url = entry["url"] if self.connection != "snapshots" else "a URL on %s" % host_of(entry["url"])
+            url, reason = entry["url"], self.redact(str(entry["reason"]))
+            if self.connection == "snapshots":
+                url = "a URL on %s" % host_of(url)
+                reason = _URL_IN_TEXT.sub(lambda match: "a URL on %s" % host_of(match.group(0)), reason)
             self.warn("Retrying %s %s (attempt %d) in %.1f s after %s." % (
-                entry["method"], url, entry["attempt"], entry["delay"], entry["reason"]))
+                entry["method"], url, entry["attempt"], entry["delay"], reason))
         elif self._retry_count == MAX_RETRY_WARNINGS + 1:
             self.warn("More retries follow; their count is in the result as http_retries.")
 

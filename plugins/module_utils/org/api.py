@@ -42,6 +42,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client i
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import parse_time
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import TransientResponse
 
 MAX_BODY = 4 * 1024 * 1024
 PAGE_SIZE = 50
@@ -306,14 +307,21 @@ class OrgBackupApi(object):
         return when + max(0.0, self.client.clock() - seen)
 
     def get(self, path, params=None, missing_ok=False):
-        """GET a document; None for a 404 when ``missing_ok``."""
+        """GET a document; None for a 404 when ``missing_ok``.
+
+        A 200 with an empty body is not a missing document: it raises :class:`TransientResponse`, which a wait
+        polls again and any other caller reports as it is.
+        """
         expected = (200, 404) if missing_ok else (200,)
         response = self.client.request("GET", path, params=params, stream=True, expected=expected)
         if response.status_code == 404:
             self._read_date(response)
             response.close()
             return None
-        return self._read(response)
+        document = self._read(response)
+        if document is None:
+            raise TransientResponse("GET %s answered HTTP 200 with an empty body" % self.client.redact(path))
+        return document
 
     def send(self, method, path, body, refusals=()):
         """A write. Returns ``(status, document)``; ``refusals`` are statuses returned rather than raised."""

@@ -125,7 +125,8 @@ class SnapshotsApi(object):
             response.close()
             if not location:
                 raise SnapshotsApiError("The Snapshots endpoint answered HTTP %s without a Location." % response.status_code)
-            return "task", {"id": None, "status_url": urljoin(self.endpoint, location), "status": None, "raw": {}}
+            return "task", {"id": None, "status_url": urljoin(self.endpoint, location), "status": None, "raw": {},
+                            "redirected": response.status_code}
         if carries_file(response):
             return "file", response
         doc = self._json(response, "POST (the endpoint)")

@@ -185,7 +185,10 @@ class SnapshotsExport(object):
             fields = exc.to_dict()
             if "url" in fields:
                 fields["url"] = "a URL on %s" % host_of(fields["url"])
-            self._fail("The export was asked for, then: %s" % exc.message, **fields)
+            redirected = answer.get("redirected") if kind == "task" else None
+            self._fail("The export was asked for%s, then: %s" % (
+                " (the app answered HTTP %s, naming the URL to follow)" % redirected if redirected else "",
+                exc.message), **fields)
 
     def _wait(self, task, how):
         p = self.p

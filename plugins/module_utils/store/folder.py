@@ -260,8 +260,8 @@ class BackupFolder(object):
                 for leftover in part_paths(final):
                     if os.path.exists(leftover):
                         os.unlink(leftover)
-                if hasattr(exc, "resumable"):
-                    exc.resumable = False
+                if getattr(exc, "resumable", False):
+                    exc.drop_partial()
             raise
         record = dict(manifest)
         taken = attachments_in(entries.get("descriptor") or {})

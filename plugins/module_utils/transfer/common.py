@@ -44,12 +44,25 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
 class DownloadError(AtlassianError):
-    """A download failed. ``resumable`` tells whether the ``.part`` was kept."""
+    """A download failed. ``resumable`` tells whether the ``.part`` was kept.
 
-    def __init__(self, message, url=None, resumable=False, status=None):
+    ``partial``: the ``.part`` a later run resumes from; the message then says so, until :meth:`drop_partial`
+    (the file was removed after all) takes the offer back.
+    """
+
+    def __init__(self, message, url=None, resumable=False, status=None, partial=None):
+        self.stated = message
+        if partial:
+            message = "%s Run the task again to resume from the partial file %s." % (message, partial)
         super(DownloadError, self).__init__(message, "GET", url)
         self.resumable = resumable
         self.status = status
+
+    def drop_partial(self):
+        """The partial file is gone: nothing to resume, and the message no longer offers it."""
+        self.resumable = False
+        self.message = "%s Nothing was kept: the next run starts over." % self.stated
+        self.args = (self.message,)
 
     def to_dict(self):
         data = super(DownloadError, self).to_dict()

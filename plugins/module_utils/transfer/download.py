@@ -144,8 +144,10 @@ class Downloader(object):
         except DownloadError as exc:
             self._close(job, fd)
             if not exc.resumable or not job.kept_bytes():
-                # Nothing worth resuming: leave no partial file behind.
+                # Nothing worth resuming: leave no partial file behind, and do not offer to resume from it.
                 _remove(part, state_path)
+                if exc.resumable:
+                    exc.drop_partial()
             raise
         except AtlassianError as exc:
             # Refused outright (HTTP status, TLS): keep bytes worth resuming, unless the file is gone.

@@ -238,10 +238,9 @@ class _Ranged(object):
                         self._forget_link(exc.url)
                     if stalled >= job.dl.stall_attempts or job.attempts >= job.dl.max_attempts:
                         self._fail(DownloadError(
-                            "Download of %s stopped after %d attempts with %d of %d bytes written: %s. "
-                            "Run the task again to resume from the partial file %s." % (
-                                job.safe_url, job.attempts, self._written(), self.total, exc.reason, job.part),
-                            job.safe_url, resumable=True))
+                            "Download of %s stopped after %d attempts with %d of %d bytes written: %s." % (
+                                job.safe_url, job.attempts, self._written(), self.total, exc.reason),
+                            job.safe_url, resumable=True, partial=job.part))
                         return
                     self._release(seg)
                     seg = None

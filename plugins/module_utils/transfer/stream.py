@@ -72,10 +72,9 @@ class _Stream(object):
             if response is None and (job.attempts >= job.dl.max_attempts or stalled >= job.dl.stall_attempts):
                 job.bytes_kept = self.offset
                 raise DownloadError(
-                    "Download of %s stopped after %d attempts at %d of %s bytes: %s. "
-                    "Run the task again to resume from the partial file %s." % (
+                    "Download of %s stopped after %d attempts at %d of %s bytes: %s." % (
                         job.safe_url, job.attempts, self.offset, self.total if self.total is not None else "?",
-                        last_error, job.part), job.safe_url, resumable=True)
+                        last_error), job.safe_url, resumable=True, partial=job.part)
             before = self.offset
             try:
                 if response is None:
