@@ -26,7 +26,7 @@ import os
 import random
 import shutil
 
-from chaos_common import MIB, PLAYBOOK, run_ansible, scan_secrets, tree_digest
+from chaos_common import MIB, PLAYBOOK, partial_files, run_ansible, scan_secrets, tree_digest
 
 # What a failure caused by each fault may say. A failed run must name at least one injected cause.
 CAUSES = {
@@ -210,15 +210,7 @@ def check(outcome, state, dest, golden_digest, names, must_succeed=False):
         if names and not any(w in msg for w in words):
             violations.append("the message names none of the causes %s: %s" % (names, msg[:300]))
     # 5. partial files
-    parts = [n for n in new if n.endswith(".part")]
-    states = [n for n in new if n.endswith(".part.state.json")]
-    if parts:
-        if not failed or "resume" not in msg:
-            violations.append("a .part was left by a run that does not say it can resume: %s" % msg[:200])
-        if not states:
-            violations.append("a .part was left without its state file")
-    elif states:
-        violations.append("a state file was left without its .part")
+    violations += partial_files(new, failed, msg)
     # 6. Authorization never reaches the media host
     if any(e.get("authorization") for e in state.get("media_log", [])):
         violations.append("Authorization was sent to the media host")

@@ -181,15 +181,9 @@ HTTP_CAUSES = {
 }
 
 
-def left_files(folder, earlier_digest, failed, msg):
-    """Invariants on the destination: the earlier backup unchanged; nothing partial under a final name; a .part
-    only with its state file and a failure that says it can be resumed. Returns (violations, new file digests)."""
+def partial_files(new, failed, msg):
+    """A .part only with its state file, and only after a failure that says it can be resumed."""
     violations = []
-    now = tree_digest(folder)
-    for name, digest in earlier_digest.items():
-        if now.get(name) != digest:
-            violations.append("the earlier file %s changed or vanished" % name)
-    new = {n: d for n, d in now.items() if n not in earlier_digest}
     parts = [n for n in new if n.endswith(".part")]
     states = [n for n in new if n.endswith(".part.state.json")]
     if parts:
@@ -199,6 +193,19 @@ def left_files(folder, earlier_digest, failed, msg):
             violations.append("a .part was left without its state file")
     elif states:
         violations.append("a state file was left without its .part")
+    return violations
+
+
+def left_files(folder, earlier_digest, failed, msg):
+    """Invariants on the destination: the earlier backup unchanged; nothing partial under a final name; a .part
+    only with its state file and a failure that says it can be resumed. Returns (violations, new file digests)."""
+    violations = []
+    now = tree_digest(folder)
+    for name, digest in earlier_digest.items():
+        if now.get(name) != digest:
+            violations.append("the earlier file %s changed or vanished" % name)
+    new = {n: d for n, d in now.items() if n not in earlier_digest}
+    violations += partial_files(new, failed, msg)
     others = [n for n in new if not n.endswith(".part") and not n.endswith(".part.state.json")]
     if failed and [n for n in others if n.endswith(".zip")]:
         violations.append("a failed run left %s under a final name" % [n for n in others if n.endswith(".zip")])

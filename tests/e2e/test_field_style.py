@@ -76,6 +76,16 @@ def org_client(emulator):
                            sleep=lambda seconds: None)
 
 
+def backup_run_of(emulator, module, policy):
+    """The backup_run workflow on ``policy``, waiting for the backup."""
+    client = org_client(emulator)
+    params = dict(policy_id=policy["policyId"], cloud_id=None, product=None, org_id=ORG_ID, **WAIT)
+    try:
+        return run_backup(module, OrgBackupApi(client, ORG_ID, warn=module.warn), params)
+    finally:
+        client.close()
+
+
 @PER_API
 @given(seed=SEEDS, earlier=st.integers(0, 3))
 def test_org_backup_run_finds_its_backup_in_every_shape(emulator, seed, earlier):
@@ -84,12 +94,8 @@ def test_org_backup_run_finds_its_backup_in_every_shape(emulator, seed, earlier)
     for index in range(earlier):   # older backups, past the 7-day rule, on more than one page
         emulator.control("org/backup", {"policyId": policy["policyId"], "status": "COMPLETE",
                                         "age_seconds": (8 + index) * 86400})
-    module, client = Module(), org_client(emulator)
-    params = dict(policy_id=policy["policyId"], cloud_id=None, product=None, org_id=ORG_ID, **WAIT)
-    try:
-        result = run_backup(module, OrgBackupApi(client, ORG_ID, warn=module.warn), params)
-    finally:
-        client.close()
+    module = Module()
+    result = backup_run_of(emulator, module, policy)
     state = emulator.state()["org"]
     assert len(posts(state["requests"], "/backups")) == 1
     new = sorted(state["backups"], key=lambda b: b["createdAt"])[-1]
@@ -105,12 +111,8 @@ def test_an_empty_answer_to_a_job_poll_is_polled_again_not_taken_for_a_404(emula
     policy = emulator.control("org/policy", {"cloudId": SITE, "product": "CONFLUENCE"})
     emulator.faults({"kind": "http", "status": 200, "match": "/backups/[^/]+$", "method": "GET", "count": 1,
                      "body": ""})
-    module, client = Module(), org_client(emulator)
-    params = dict(policy_id=policy["policyId"], cloud_id=None, product=None, org_id=ORG_ID, **WAIT)
-    try:
-        result = run_backup(module, OrgBackupApi(client, ORG_ID, warn=module.warn), params)
-    finally:
-        client.close()
+    module = Module()
+    result = backup_run_of(emulator, module, policy)
     assert emulator.state()["fault_log"], "the empty answer was served"
     assert result["status"] == "COMPLETE" and result["triggered"] is True, result
 
