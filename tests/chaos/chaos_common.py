@@ -173,7 +173,7 @@ HTTP_CAUSES = {
     "burst500": ["500"],
     "slow": ["timed out", "timeout", "Timeout"],
     "slow_start": ["timed out", "timeout", "Timeout"],
-    "corrupt": ["JSON", "json", "parse", "not valid", "could not be read", "got: "],
+    "corrupt": ["JSON", "json", "parse", "not valid", "could not be read", "got: ", "empty body"],
     "corrupt_download": ["zip", "size", "bytes", "sha256", "truncated", "Content-Length", "short"],
     "redirect_loop": ["redirect", "302"],
     "endless": ["larger than"],

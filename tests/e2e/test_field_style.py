@@ -104,10 +104,11 @@ def test_org_backup_run_finds_its_backup_in_every_shape(emulator, seed, earlier)
     assert all("issue 19" in w for w in module.warnings), module.warnings
 
 
-def test_an_empty_answer_to_a_job_poll_is_polled_again_not_taken_for_a_404(emulator):
+@pytest.mark.parametrize("answer", ["documented", "nested"])
+def test_an_empty_answer_to_a_job_poll_is_polled_again_not_taken_for_a_404(emulator, answer):
     """Found by make chaos: one empty 200 to GET backups/{id} failed the wait with "disappeared (the API answered
-    404)" while the backup went on."""
-    emulator.reset(org_backup_seconds=0)
+    404)" while the backup went on; and, right after a start answer read by shape, failed the task."""
+    emulator.reset(org_backup_seconds=0, org_start_answer=answer)
     policy = emulator.control("org/policy", {"cloudId": SITE, "product": "CONFLUENCE"})
     emulator.faults({"kind": "http", "status": 200, "match": "/backups/[^/]+$", "method": "GET", "count": 1,
                      "body": ""})

@@ -16,7 +16,7 @@ import json
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core import shape
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError, AtlassianError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.duration import format_duration
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import (
@@ -25,6 +25,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter i
     RUNNING,
     JobFailed,
     WaitTimeout,
+    is_transient,
     poll_until,
 )
 
@@ -56,7 +57,7 @@ def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by
             return job_id, api.read_job(obj, kind, "The service's answer to the %s start" % kind)
         module.warn("The service's answer to the %s start named the %s id at %s, not at %s: read by its shape. "
                     "Please report the field name (issue 19)." % (kind, kind, path, " or ".join(ids)))
-        return job_id, fetch(job_id) or {ids[0]: job_id}
+        return job_id, first_look(fetch, job_id) or {ids[0]: job_id}
     sleep = api.client.sleep
     for attempt in range(START_LISTINGS):
         new = [raw for raw in listing() if org.job_view(raw, ids)["id"] not in baseline and matches(raw)]
@@ -66,7 +67,7 @@ def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by
             module.warn("The service accepted the %s request but its answer named no %s id; found %s %s as the new "
                         "one in %s (read %d time%s)." % (kind, kind, kind, found, listed_by, attempt + 1,
                                                          "" if attempt == 0 else "s"))
-            return found, fetch(found) or new[0]
+            return found, first_look(fetch, found) or new[0]
         if attempt + 1 < START_LISTINGS:
             sleep(params["poll_interval"])
     raise TaskFailed("The service accepted the %s request (its answer: %s) but named no %s id, and %s showed no new "
@@ -75,6 +76,17 @@ def started_job(module, api, params, doc, kind, ids, exclude, listing, listed_by
                          kind, api.client.redact(org.clip(json.dumps(doc) if doc is not None else "(no body)")), kind,
                          listed_by, kind, START_LISTINGS, format_duration(params["poll_interval"]), kind),
                      status="unknown")
+
+
+def first_look(fetch, job_id):
+    """The job's document right after its start, or None when the answer was a transient one (an empty 200, a
+    5xx after the retries): the job is known by its id, and the wait that follows reads it again."""
+    try:
+        return fetch(job_id)
+    except AtlassianError as exc:
+        if is_transient(exc):
+            return None
+        raise
 
 
 def find_policy(api, cloud_id, product):
