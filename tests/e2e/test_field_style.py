@@ -148,6 +148,26 @@ def test_org_export_import_and_restore_find_their_job_in_every_shape(emulator, s
     assert result["status"] == "COMPLETE" and result["changed"] is True, result
 
 
+def test_a_restore_whose_first_read_fails_still_gets_its_consents(emulator):
+    """Found by make chaos: after a start answer read by shape, a 503 to the restore's first read left a document
+    without its validation checks, so the consents were never sent and the restore ended VALIDATION_FAILED."""
+    emulator.reset(org_start_answer="nested", org_restore_seconds=0)
+    policy = emulator.control("org/policy", {"cloudId": SITE, "product": "JIRA", "storageId": "storage-1"})
+    backup = emulator.control("org/backup", {"policyId": policy["policyId"], "status": "COMPLETE",
+                                             "age_seconds": 3600})
+    emulator.faults({"kind": "http", "status": 503, "match": "/restores/[^/]+$", "method": "GET", "count": 2})
+    module, client = Module(), org_client(emulator)
+    params = dict(backup_id=backup["backupId"], org_id=ORG_ID, product=None, cloud_id=RESTORE_SITE, confirm=True,
+                  include_attachments=True, include_users_and_groups=True,
+                  consents=["Consent_Conflicting_Space_Check", "Consent_Conflicting_Group_Check"], **WAIT)
+    try:
+        result = run_restore(module, OrgBackupApi(client, ORG_ID, warn=module.warn), params)
+    finally:
+        client.close()
+    assert len(emulator.state()["fault_log"]) == 2
+    assert result["status"] == "COMPLETE" and sorted(result["failing_checks"]) == sorted(params["consents"]), result
+
+
 # ---------------------------------------------------------------------------------- Confluence Data Center
 @PER_API
 @given(seed=SEEDS, scope=st.sampled_from(("site", "space")))

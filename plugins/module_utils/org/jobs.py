@@ -121,6 +121,22 @@ def describe(doc, id_keys):
     return text
 
 
+def read_until_status(what, fetch, id_keys, params, clock, sleep):
+    """The job's document once it carries a status, read again (transient answers absorbed) within wait_timeout:
+    for a job known only by its id (:func:`first_look` found no readable answer) whose first document matters."""
+
+    def classify(doc):
+        return DONE if doc is not None and org.job_view(doc, id_keys)["status"] else RUNNING
+
+    try:
+        doc, _elapsed, _polls = poll_until(fetch, classify, params["wait_timeout"], params["poll_interval"],
+                                           clock=clock, sleep=sleep)
+    except WaitTimeout as exc:
+        raise TaskFailed("%s was started, but no readable status of it came within wait_timeout (%s): %s" % (
+            what, format_duration(params["wait_timeout"]), exc.message), status="unknown")
+    return doc
+
+
 def wait_job(what, fetch, id_keys, params, clock, sleep, log=None):
     """Poll ``fetch()`` (the job's document) until its status is terminal; return the last document.
 

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.org import api as org
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import started_job, wait_job
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.org.jobs import read_until_status, started_job, wait_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 # Seed 001 and 003: backups are kept 14 days; "You can restore a specific backup once in 7 days".
@@ -121,6 +121,10 @@ def proceed(module, api, params, result, doc, dest, how):
     if not restore_id:
         raise TaskFailed("The service answered the restore without a restore id: %s" % org.clip(str(doc)), **result)
     result.update(restore_id=restore_id)
+    if not org.job_view(doc or {}, org.RESTORE_IDS)["status"] and not module.check_mode:
+        # Known by its id only (its first read was a transient answer): its validation checks are in the document.
+        doc = read_until_status("Restore %s" % restore_id, lambda: api.restore(restore_id), org.RESTORE_IDS, params,
+                                api.client.clock, api.client.sleep)
     for _round in range(MAX_REVALIDATIONS):
         failing = org.failing_checks(doc)
         for name in failing:
