@@ -209,6 +209,12 @@ inventory:
       description: All the objects of the file, of every class and version.
       type: int
       sample: 5120
+    by_space:
+      description:
+        - The current pages and blog posts of each space, by space key (a restore drill or a migration compares a
+          site's own counts with them, space by space).
+      type: dict
+      sample: {"DOC": {"pages": 1100, "blog_posts": 30}, "TEAM": {"pages": 100, "blog_posts": 10}}
 inventory_status:
   description:
     - At level V(inventory), V(counted), or V(unknown) when no C(entities.xml) was found or it could not be parsed

@@ -123,15 +123,49 @@ def _is_current(elem):
     return status in (None, "", "current")
 
 
-def count_entities(stream):
+def _property(elem, name):
+    """The child ``<property name=...>`` of an object, or None."""
+    for child in elem:
+        if child.tag == "property" and child.get("name") == name:
+            return child
+    return None
+
+
+def _own_id(elem):
+    for child in elem:
+        if child.tag == "id":
+            return (child.text or "").strip() or None
+    return None
+
+
+def _space_ref(elem):
+    """The id of the space a page or blog post belongs to (its ``space`` property holds an ``<id>``), or None."""
+    prop = _property(elem, "space")
+    return _own_id(prop) if prop is not None else None
+
+
+def _by_space(space_keys, per_space):
+    """``{space key: {"pages": n, "blog_posts": n}}`` for every space of the export (content of an unknown space
+    id is left out: the export names no key for it)."""
+    result = {}
+    for space_id, key in space_keys.items():
+        result[key] = dict(per_space.get(space_id) or {"pages": 0, "blog_posts": 0})
+    return result
+
+
+def count_entities(stream, by_space=None):
     """Counts of current content in an entities.xml stream (a file object whose ``read`` returns bytes).
 
     Returns ``(counts, objects)``. Raises ``xml.etree.ElementTree.ParseError``, or ``_NotConfluence`` when the root
-    element is not ``hibernate-generic``.
+    element is not ``hibernate-generic``. A dict given as ``by_space`` is filled with the current pages and blog
+    posts of each space, by its key (a page names its space by the id in its ``space`` property; the ``Space``
+    object holds the ``key``, in any order in the file).
     """
     counts = dict.fromkeys(COUNT_NAMES, 0)
     objects = 0
     stack = []
+    space_keys = {}
+    per_space = {}
     for event, elem in ET.iterparse(stream, events=("start", "end")):
         if event == "start":
             if not stack and elem.tag != ROOT_TAG:
@@ -144,12 +178,29 @@ def count_entities(stream):
             name = _CLASSES.get(elem.get("class"))
             if name is not None and (name == "spaces" or _is_current(elem)):
                 counts[name] += 1
+                if by_space is not None:
+                    _count_in_space(elem, name, space_keys, per_space)
             elem.clear()
             if stack:
                 del stack[-1][:]  # the finished object (and finished siblings) leave their parent
         elif len(stack) == 1:
             del stack[0][:]  # another finished child of the root
+    if by_space is not None:
+        by_space.update(_by_space(space_keys, per_space))
     return counts, objects
+
+
+def _count_in_space(elem, name, space_keys, per_space):
+    if name == "spaces":
+        key = _property(elem, "key")
+        space_id = _own_id(elem)
+        if key is not None and (key.text or "").strip() and space_id:
+            space_keys[space_id] = key.text.strip()
+    elif name in ("pages", "blog_posts"):
+        space_id = _space_ref(elem)
+        if space_id:
+            slot = per_space.setdefault(space_id, {"pages": 0, "blog_posts": 0})
+            slot[name] += 1
 
 
 def unknown(reason, member=None):
@@ -163,7 +214,8 @@ def read_inventory(zip_path):
     """The inventory of the Confluence backup ``zip_path``, streamed.
 
     Returns ``{"spaces", "pages", "blog_posts", "comments", "attachments", "entities_member", "objects",
-    "reason"}``: the counts of current content, the member read, the number of objects in it, and ``reason`` None.
+    "reason", "by_space"}``: the counts of current content, the member read, the number of objects in it, ``reason``
+    None, and the current pages and blog posts of each space by its key.
     When it cannot be counted (no entities.xml, a file that does not parse, is not a Confluence export or holds no
     object, a member that cannot be read), the counts and ``objects`` are None and ``reason`` says why.
     """
@@ -177,8 +229,9 @@ def read_inventory(zip_path):
             return unknown("the archive has no entities.xml (%d members, none named entities.xml in any folder): "
                            "not a Confluence export in a layout this reader knows" % len(archive.namelist()))
         try:
+            spaces = {}
             with archive.open(member) as handle:
-                counts, objects = count_entities(_Cleaned(handle))
+                counts, objects = count_entities(_Cleaned(handle), spaces)
         except ET.ParseError as exc:
             return unknown("%s could not be parsed as XML (%s)" % (member, exc), member)
         except _NotConfluence as exc:
@@ -189,7 +242,7 @@ def read_inventory(zip_path):
         # A real export always holds objects (users, permissions, settings), even for a site without content.
         return unknown("%s holds no objects: not a Confluence export this reader can count" % member, member)
     result = dict(counts)
-    result.update(entities_member=member, objects=objects, reason=None)
+    result.update(entities_member=member, objects=objects, reason=None, by_space=spaces)
     return result
 
 

@@ -165,7 +165,8 @@ class Verification(object):
             self.notes.append("inventory unknown (%s)" % found["reason"])
         else:
             self.result["inventory_status"] = "counted"
-            self.result["inventory"] = dict(counts, entities_member=found["entities_member"], objects=found["objects"])
+            self.result["inventory"] = dict(counts, entities_member=found["entities_member"], objects=found["objects"],
+                                            by_space=found["by_space"])
             self.done.append(inv.describe_counts(counts))
         previous, previous_counts = self.find_previous()
         self.result["previous"] = previous

@@ -128,6 +128,33 @@ def test_only_current_content_is_counted(tmp_path):
     assert result["objects"] == 19
 
 
+def in_space(ident):
+    return ('<property name="space" class="Space" package="com.atlassian.confluence.spaces"><id name="id">%d</id>'
+            '</property>' % ident)
+
+
+def space(ident, key):
+    return ('<object class="Space" package="com.atlassian.confluence.spaces"><id name="id">%d</id>'
+            '<property name="key"><![CDATA[%s]]></property></object>' % (ident, key))
+
+
+def test_current_pages_and_blog_posts_are_counted_per_space_whatever_the_order(tmp_path):
+    data = entities(
+        obj("Page", 10, status("current"), in_space(2)),           # before its space in the file
+        obj("Page", 11, status("current"), in_space(2), original(10)),
+        obj("Page", 12, status("draft"), in_space(2)),
+        space(1, "DOC"), space(2, "~jdoe"), space(3, "EMPTY"),
+        obj("Page", 13, status("current"), in_space(1)),
+        obj("Page", 14, status("current"), in_space(1)),
+        obj("BlogPost", 20, status("current"), in_space(1)),
+        obj("Page", 15, status("current"), in_space(99)),          # a space the export does not hold
+    )
+    result = inv.read_inventory(zip_of(tmp_path / "b.zip", [("entities.xml", data)]))
+    assert result["by_space"] == {"DOC": {"pages": 2, "blog_posts": 1}, "~jdoe": {"pages": 1, "blog_posts": 0},
+                                  "EMPTY": {"pages": 0, "blog_posts": 0}}
+    assert result["pages"] == 4
+
+
 def test_control_characters_that_xml_forbids_are_dropped(tmp_path):
     data = entities(obj("Page", 1, status("current"), '<property name="title"><![CDATA[back\x08space \x01]]></property>'))
     result = inv.read_inventory(zip_of(tmp_path / "b.zip", [("entities.xml", data)], zipfile.ZIP_DEFLATED))
