@@ -170,7 +170,6 @@ msg:
     the manifest /srv/backups/confluence/confluence-example.atlassian.net-20261122T020000Z.json)."
 """
 
-import errno
 import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import metrics as _metrics
@@ -191,15 +190,11 @@ ARGUMENT_SPEC = dict(
 
 
 def read_text(path):
-    """The file's text, None when there is none; text that is not UTF-8 is read with replacements (not ours)."""
+    """The file's text, None when there is none."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        return _metrics.read_textfile(path)
     except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
         raise TaskFailed("Cannot read the textfile %s: %s." % (path, exc.strerror or exc))
-    return data.decode("utf-8", "replace")
 
 
 def read_manifest(path):
@@ -217,13 +212,9 @@ def run(module, params):
     # ``size`` would then be the textfile's next to the backup's size_bytes in it. The result goes without them.
     module.add_path_info = lambda kwargs: kwargs
     path = os.path.abspath(params["path"])
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        raise TaskFailed("The textfile's folder %s does not exist. Create it, or point path at node_exporter's "
-                         "--collector.textfile.directory." % folder, path=path)
-    if os.path.isdir(path):
-        raise TaskFailed("path %s is a folder; name the textfile in it, such as %s." % (
-            path, os.path.join(path, "atlassian_backup_%s.prom" % params["target"])), path=path)
+    problem = _metrics.textfile_problem(path, "atlassian_backup_%s.prom" % params["target"])
+    if problem:
+        raise TaskFailed(problem, path=path)
     try:
         labels = _metrics.target_labels(params["target"], params["type"], params.get("labels"))
     except ValueError as exc:

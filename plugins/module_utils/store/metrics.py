@@ -7,6 +7,10 @@ No Ansible imports. The samples describe the newest verified backup (from its ma
 last run, so that a run that changes nothing renders the same bytes. ``previous_samples`` reads back the lines
 ``render`` writes (and nothing else), so that a failed run keeps the last success's samples.
 
+The one writer of this format: the restore drill's textfile (``atlassian_backup_drill_*``, :func:`drill_samples`,
+written by ``drill_metrics``) is a second family of gauges rendered, parsed and written by the same code, with the
+same labels.
+
 A sample is ``(metric, extra labels, value)``: ``metric`` without the prefix, ``extra labels`` the label that
 metric adds to the target's (``level`` of ``verified``, ``kind`` of ``inventory``) as ``((name, value),)``.
 """
@@ -16,7 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import errno
 import math
+import os
 import re
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.manifest import parse_time
@@ -44,8 +50,21 @@ METRIC_LABEL = {"verified": "level", "inventory": "kind"}
 RESERVED_LABELS = ("target", "type") + tuple(sorted(METRIC_LABEL.values()))
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
-_SAMPLE = re.compile(r"^%s([a-z_]+)\{(.*)\} (\S+)$" % PREFIX)
-_COMMENT = re.compile(r"^# (HELP|TYPE) %s([a-z_]+) (.*)$" % PREFIX)
+# The restore drill's family (roles/restore_drill): the outcome of the last drill of a target and its figures.
+DRILL_PREFIX = "atlassian_backup_drill_"
+DRILL_METRICS = (
+    ("last_run_success", "1 when the last restore drill of the target passed, 0 when it failed."),
+    ("last_run_timestamp_seconds", "When the last restore drill ran (Unix seconds)."),
+    ("last_success_timestamp_seconds", "When the last restore drill that passed ran (Unix seconds)."),
+    ("restore_seconds", "How long the last drill's restore took, from its start to its end (the RTO figure)."),
+    ("backup_timestamp_seconds", "Backup time of the backup the last drill restored (Unix seconds)."),
+    ("backup_age_seconds", "Age of the restored backup when the last drill ran (the RPO figure)."),
+    ("found_spaces_ratio", "Share of the backup's spaces found on the drill site after the restore (0 to 1)."),
+    ("found_pages_ratio", "Share of the backup's pages found on the drill site after the restore (0 to 1)."),
+)
+DRILL_METRIC_NAMES = tuple(name for name, help_text in DRILL_METRICS)
+
+_PATTERNS = {}
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _ESCAPED = re.compile(r"\\(.)")
@@ -159,15 +178,21 @@ def render(labels, success, samples, retained=None, skipped=0, warning=False):
         rows.append(("last_run_warning", (), 1))
     if retained is not None:
         rows = [s for s in rows if s[0] != "retained_copies"] + [("retained_copies", (), retained)]
+    return render_rows(labels, rows)
+
+
+def render_rows(labels, rows, prefix=PREFIX, metrics=METRICS):
+    """The text of ``rows`` (samples) of the family ``prefix``/``metrics``: HELP and TYPE for each metric present,
+    then its samples, in the order of ``metrics``; every sample with ``labels`` then its own."""
     lines = []
-    for name, help_text in METRICS:
+    for name, help_text in metrics:
         mine = [row for row in rows if row[0] == name]
         if not mine:
             continue
-        lines.append("# HELP %s%s %s" % (PREFIX, name, help_text))
-        lines.append("# TYPE %s%s gauge" % (PREFIX, name))
+        lines.append("# HELP %s%s %s" % (prefix, name, help_text))
+        lines.append("# TYPE %s%s gauge" % (prefix, name))
         for row in mine:
-            lines.append("%s%s%s %s" % (PREFIX, name, label_text(tuple(labels) + tuple(row[1])), number(row[2])))
+            lines.append("%s%s%s %s" % (prefix, name, label_text(tuple(labels) + tuple(row[1])), number(row[2])))
     return "\n".join(lines) + "\n"
 
 
@@ -188,20 +213,30 @@ def _labels_of(text):
     return found
 
 
-def parse(text):
-    """[(metric, [(label, value)], value)] of a textfile ``render`` wrote, or None when it holds any other line."""
+def _patterns(prefix):
+    """(sample, comment) regular expressions of the family ``prefix``."""
+    if prefix not in _PATTERNS:
+        _PATTERNS[prefix] = (re.compile(r"^%s([a-z_]+)\{(.*)\} (\S+)$" % re.escape(prefix)),
+                             re.compile(r"^# (HELP|TYPE) %s([a-z_]+) (.*)$" % re.escape(prefix)))
+    return _PATTERNS[prefix]
+
+
+def parse(text, prefix=PREFIX, names=METRIC_NAMES):
+    """[(metric, [(label, value)], value)] of a textfile ``render`` (``render_rows`` of the family ``prefix`` and
+    its metric ``names``) wrote, or None when it holds any other line."""
+    sample, comment_line = _patterns(prefix)
     found = []
     for line in (text or "").splitlines():
         if not line:
             continue
-        comment = _COMMENT.match(line)
+        comment = comment_line.match(line)
         if comment:
-            if comment.group(2) not in METRIC_NAMES or (comment.group(1) == "TYPE" and comment.group(3) != "gauge"):
+            if comment.group(2) not in names or (comment.group(1) == "TYPE" and comment.group(3) != "gauge"):
                 return None
             continue
-        match = _SAMPLE.match(line)
+        match = sample.match(line)
         labels = _labels_of(match.group(2)) if match else None
-        if not match or match.group(1) not in METRIC_NAMES or labels is None:
+        if not match or match.group(1) not in names or labels is None:
             return None
         try:
             value = int(match.group(3)) if _INTEGER.match(match.group(3)) else float(match.group(3))
@@ -244,3 +279,80 @@ def after_skip(text, target, kind):
                 and names.get("type") == kind:
             found[metric] = value
     return found.get("last_run_success"), int(found.get("last_run_skipped") or 0) + 1
+
+
+# ------------------------------------------------------------------------------------------------- restore drill
+def _ratio(percent):
+    """A share in percent (0 to 100) as a ratio (0 to 1), rounded to 4 places; None stays None."""
+    value = _seconds(percent)
+    if value is None:
+        return None
+    ratio = round(min(float(value), 100.0) / 100.0, 4)
+    return int(ratio) if ratio.is_integer() else ratio
+
+
+def previous_drill_success(text, target, kind):
+    """``last_success_timestamp_seconds`` of an earlier drill textfile of this ``target`` and ``kind``, or None."""
+    for metric, labels, value in parse(text, DRILL_PREFIX, DRILL_METRIC_NAMES) or []:
+        names = dict(labels)
+        if metric == "last_success_timestamp_seconds" and names.get("target") == target and names.get("type") == kind:
+            return value
+    return None
+
+
+def drill_samples(passed, drill_time, backup_time=None, restore_seconds=None, found_spaces_percent=None,
+                  found_pages_percent=None, last_success=None):
+    """[(metric, (), value)] of a restore drill (family ``DRILL_PREFIX``).
+
+    ``drill_time`` and ``backup_time``: Unix seconds (ints); the backup's age is their difference. A figure that is
+    None (the drill failed before it was measured) is left out. ``last_success``: the time of the last drill that
+    passed, kept from the earlier file when this one failed (:func:`previous_drill_success`).
+    """
+    rows = [("last_run_success", (), 1 if passed else 0), ("last_run_timestamp_seconds", (), drill_time)]
+    if passed:
+        last_success = drill_time
+    if last_success is not None:
+        rows.append(("last_success_timestamp_seconds", (), last_success))
+    restore = _seconds(restore_seconds)
+    if restore is not None:
+        restore = round(float(restore), 3)
+        rows.append(("restore_seconds", (), int(restore) if restore.is_integer() else restore))
+    if backup_time is not None:
+        rows.append(("backup_timestamp_seconds", (), backup_time))
+        rows.append(("backup_age_seconds", (), max(drill_time - backup_time, 0)))
+    for metric, percent in (("found_spaces_ratio", found_spaces_percent), ("found_pages_ratio", found_pages_percent)):
+        ratio = _ratio(percent)
+        if ratio is not None:
+            rows.append((metric, (), ratio))
+    return rows
+
+
+def render_drill(labels, samples):
+    """The drill textfile of ``samples`` (:func:`drill_samples`)."""
+    return render_rows(labels, samples, DRILL_PREFIX, DRILL_METRICS)
+
+
+# ---------------------------------------------------------------------------------------------------- the file
+def read_textfile(path):
+    """The textfile's text, None when there is none; text that is not UTF-8 is read with replacements (not ours).
+
+    Raises OSError (IOError) when it is there but cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    return data.decode("utf-8", "replace")
+
+
+def textfile_problem(path, example_name):
+    """None when a textfile can be written at ``path`` (an absolute path); else what is wrong and what to do."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        return ("The textfile's folder %s does not exist. Create it, or point path at node_exporter's "
+                "--collector.textfile.directory." % folder)
+    if os.path.isdir(path):
+        return "path %s is a folder; name the textfile in it, such as %s." % (path, os.path.join(path, example_name))
+    return None

@@ -235,3 +235,76 @@ def test_bad_manifest_values_are_left_out():
     found = parsed(_metrics.render(LABELS, False, _metrics.backup_samples(manifest)))
     assert found == {("atlassian_backup_last_run_success", BASE): 0, ("atlassian_backup_verification_ok", BASE): 1,
                      ("atlassian_backup_inventory_known", BASE): 0}
+
+
+# ------------------------------------------------------------------------------------------- restore drill family
+DRILL_HELP = dict((_metrics.DRILL_PREFIX + name, text) for name, text in _metrics.DRILL_METRICS)
+DRILL_LABELS = _metrics.target_labels("wiki", "confluence_datacenter")
+DRILL_BASE = (("target", "wiki"), ("type", "confluence_datacenter"))
+DRILL_TIME = BACKUP_TIME + 7 * 3600 + 15  # the drill ran 7 h 15 s after the backup
+
+
+def drill_parsed(text):
+    """{sample name: value} of a drill textfile, each family a documented gauge with the target's labels."""
+    found = {}
+    for family in parser.text_string_to_metric_families(text):
+        assert family.type == "gauge" and family.documentation == DRILL_HELP[family.name], family.name
+        for sample in family.samples:
+            assert tuple(sorted(sample.labels.items())) == tuple(sorted(DRILL_BASE)), sample
+            assert sample.name not in found, sample.name
+            found[sample.name] = sample.value
+    assert len(found) == _metrics.sample_count(text)
+    return found
+
+
+def test_a_drill_that_passed_gives_every_figure_the_parser_reads():
+    samples = _metrics.drill_samples(True, DRILL_TIME, backup_time=BACKUP_TIME, restore_seconds=2411.25,
+                                     found_spaces_percent=100.0, found_pages_percent=97.5)
+    text = _metrics.render_drill(DRILL_LABELS, samples)
+    assert drill_parsed(text) == {
+        "atlassian_backup_drill_last_run_success": 1,
+        "atlassian_backup_drill_last_run_timestamp_seconds": DRILL_TIME,
+        "atlassian_backup_drill_last_success_timestamp_seconds": DRILL_TIME,
+        "atlassian_backup_drill_restore_seconds": 2411.25,
+        "atlassian_backup_drill_backup_timestamp_seconds": BACKUP_TIME,
+        "atlassian_backup_drill_backup_age_seconds": 7 * 3600 + 15,
+        "atlassian_backup_drill_found_spaces_ratio": 1,
+        "atlassian_backup_drill_found_pages_ratio": 0.975,
+    }
+    assert text.startswith("# HELP atlassian_backup_drill_last_run_success ")
+    assert 'atlassian_backup_drill_found_spaces_ratio{target="wiki",type="confluence_datacenter"} 1\n' in text
+    assert _metrics.parse(text) is None, "not a backup textfile"
+    assert _metrics.previous_samples(text, "wiki", "confluence_datacenter") == []
+
+
+def test_a_failed_drill_writes_success_0_and_keeps_the_last_passed_drill_time():
+    passed = _metrics.render_drill(DRILL_LABELS, _metrics.drill_samples(True, DRILL_TIME, restore_seconds=3))
+    later = DRILL_TIME + 86400
+    last = _metrics.previous_drill_success(passed, "wiki", "confluence_datacenter")
+    assert last == DRILL_TIME
+    failed = _metrics.render_drill(DRILL_LABELS, _metrics.drill_samples(False, later, last_success=last))
+    assert drill_parsed(failed) == {"atlassian_backup_drill_last_run_success": 0,
+                                    "atlassian_backup_drill_last_run_timestamp_seconds": later,
+                                    "atlassian_backup_drill_last_success_timestamp_seconds": DRILL_TIME}
+    again = _metrics.previous_drill_success(failed, "wiki", "confluence_datacenter")
+    assert again == DRILL_TIME, "a second failure keeps it too"
+    assert _metrics.previous_drill_success(failed, "other", "confluence_datacenter") is None
+    assert _metrics.previous_drill_success("garbage\n", "wiki", "confluence_datacenter") is None
+    first = _metrics.render_drill(DRILL_LABELS, _metrics.drill_samples(False, later, found_pages_percent=62.5))
+    assert drill_parsed(first) == {"atlassian_backup_drill_last_run_success": 0,
+                                   "atlassian_backup_drill_last_run_timestamp_seconds": later,
+                                   "atlassian_backup_drill_found_pages_ratio": 0.625}
+
+
+def test_a_backup_time_after_the_drill_is_an_age_of_0_not_negative():
+    samples = dict((name, value) for name, _labels, value in
+                   _metrics.drill_samples(True, BACKUP_TIME - 5, backup_time=BACKUP_TIME))
+    assert samples["backup_age_seconds"] == 0
+
+
+def test_the_backup_family_still_renders_as_before():
+    text = _metrics.render(LABELS, True, [])
+    assert text == ("# HELP atlassian_backup_last_run_success %s\n# TYPE atlassian_backup_last_run_success gauge\n"
+                    'atlassian_backup_last_run_success{target="site-a",type="confluence_cloud"} 1\n'
+                    % HELP["atlassian_backup_last_run_success"])
+    assert _metrics.render_rows(LABELS, [("last_run_success", (), 1)]) == text
