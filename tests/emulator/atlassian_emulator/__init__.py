@@ -12,6 +12,7 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     """An Emulator with every API module registered."""
     from atlassian_emulator.core import Emulator
     from atlassian_emulator.datacenter import DataCenterApi
+    from atlassian_emulator.links import LinksApi
     from atlassian_emulator.obm import ObmApi
     from atlassian_emulator.org_backup import OrgBackupApi
     from atlassian_emulator.snapshots import SnapshotsApi
@@ -20,4 +21,5 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     emulator.apis.append(OrgBackupApi(emulator))
     emulator.apis.append(DataCenterApi(emulator))
     emulator.apis.append(SnapshotsApi(emulator))
+    emulator.apis.append(LinksApi(emulator))
     return emulator

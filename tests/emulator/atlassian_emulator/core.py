@@ -135,6 +135,18 @@ DEFAULT_CONFIG = {
     "snapshots_fail_message": "Export failed: the Snapshots database is being migrated",
     "snapshots_site": "example.atlassian.net",
     "snapshots_zip_size": 64 * 1024,   # bytes of history.bin in each export
+    # Atlassian's link-update API for migrations (links.py). A job's timing runs on the emulator clock; 0 s: a job
+    # is finished at its first read (test_examples runs the EXAMPLES with these defaults).
+    "links_sites": None,               # site (cloud) ids the API knows; None: those of org_sites
+    "links_admins": None,              # e-mails allowed to update links; None: every user in "users"
+    "links_pending_seconds": 0.0,      # Pending, the initial status
+    "links_backup_seconds": 0.0,       # then Backup (a Cloud backup in progress)
+    "links_job_seconds": 0.0,          # then In_progress (its middle third Retry with links_retry)
+    "links_retry": False,
+    "links_outcome": "Complete",       # Complete | Error
+    "links_error_message": "The job couldn't be completed: the application link to the destination is missing.",
+    "links_start_answer": "documented",  # documented {"uuid"} | renamed {"jobId"} | nested | opaque | empty
+    "links_status_report_urls": False,   # True: a Complete job's status answer carries report links [I]
     # The fields of the answers each service does not document (issue 19, shuffle.py): documented (the shapes above,
     # as the sources show them) | shuffled (other plausible names, nestings and wrappers, fixed per field_seed).
     "field_style": "documented",
