@@ -1,0 +1,12 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atlassian's link-update API for migrations (api: endpoints and readers; update: the link_update workflow and its
+module runner).
+
+Nothing is re-exported here: import from the module that defines a name.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
