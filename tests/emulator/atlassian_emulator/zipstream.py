@@ -42,7 +42,96 @@ _PAGES = 'class="Page" package="com.atlassian.confluence.pages"'
 _BLOG = 'class="BlogPost" package="com.atlassian.confluence.pages"'
 
 
-def entities_xml(inventory, site="example.atlassian.net", seed=1):
+class _Entities(object):
+    """The objects of an entities.xml, written in order; ids count up from ``seed * 10**9``."""
+
+    def __init__(self, site, seed, body_size):
+        self.out = ['<?xml version="1.0" encoding="UTF-8"?>', '<hibernate-generic datetime="2026-01-01 00:00:00">']
+        self.add = self.out.append
+        self.last_id = seed * 10 ** 9
+        self.site = site
+        self.body_size = body_size
+        self.words = ("<p>Page %s of " + site + ": lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>")
+
+    def new_id(self):
+        self.last_id += 1
+        return self.last_id
+
+    @staticmethod
+    def ref(name, cls, ident):
+        return '<property name="%s" class="%s" package="com.atlassian.confluence.%s"><id name="id">%d</id></property>' % (
+            name, cls, "spaces" if cls == "Space" else "pages", ident)
+
+    def content(self, kind, ident, title, space, status="current", extra=""):
+        self.add('<object %s>\n<id name="id">%d</id>\n<property name="title"><![CDATA[%s]]></property>\n%s\n'
+                 '<property name="version">1</property>\n<property name="contentStatus"><![CDATA[%s]]></property>\n'
+                 '<property name="creationDate">2025-12-01 10:00:00.000</property>%s\n</object>'
+                 % (kind, ident, title, self.ref("space", "Space", space), status, extra))
+
+    def body(self, owner, text_id):
+        text = (self.words % text_id) * (self.body_size // 80 + 1)
+        self.add('<object class="BodyContent" package="com.atlassian.confluence.core">\n<id name="id">%d</id>\n'
+                 '<property name="body"><![CDATA[%s]]></property>\n%s\n<property name="bodyType">2</property>\n</object>'
+                 % (self.new_id(), text[:self.body_size], self.ref("content", "Page", owner)))
+
+    def permission(self, space):
+        self.add('<object class="SpacePermission" package="com.atlassian.confluence.security">\n<id name="id">%d</id>\n'
+                 '<property name="type"><![CDATA[VIEWSPACE]]></property>\n%s\n</object>'
+                 % (self.new_id(), self.ref("space", "Space", space)))
+
+    def page(self, index, space, title):
+        """A current page with its body; every fourth (by ``index``) has one historical version."""
+        page = self.new_id()
+        if index % 4 == 0:
+            # One historical version for every fourth page: a clone pointing at its current page.
+            old = self.new_id()
+            self.content(_PAGES, old, "%s (v1)" % title, space, extra="\n" + self.ref("originalVersion", "Page", page))
+            history = ('\n<collection name="historicalVersions" class="java.util.Collection"><element %s>'
+                       '<id name="id">%d</id></element></collection>' % (_PAGES, old))
+        else:
+            history = ""
+        self.content(_PAGES, page, title, space, extra=history)
+        self.body(page, index)
+        return page
+
+    def not_current(self, first_page_space, first_post_space, first_post):
+        """A draft and a trashed page, a draft blog post and an old version of a blog post: none of them count."""
+        if first_page_space is not None:
+            self.content(_PAGES, self.new_id(), "A draft, never published", first_page_space, status="draft")
+            self.content(_PAGES, self.new_id(), "A page in the trash", first_page_space, status="deleted")
+        if first_post_space is not None:
+            self.content(_BLOG, self.new_id(), "A draft blog post", first_post_space, status="draft")
+            self.content(_BLOG, self.new_id(), "Blog post 0 (v1)", first_post_space,
+                         extra="\n" + self.ref("originalVersion", "BlogPost", first_post))
+
+    def comments_and_attachments(self, counts, owners):
+        owners = owners or [self.new_id()]
+        for index in range(counts["comments"]):
+            self.add('<object class="Comment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n%s\n'
+                     '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
+                     % (self.new_id(), self.ref("containerContent", "Page", owners[index % len(owners)])))
+        attachments = []
+        for index in range(counts["attachments"]):
+            attachments.append(self.new_id())
+            self.add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+                     '<property name="title"><![CDATA[file-%d.png]]></property>\n%s\n<property name="version">2</property>\n'
+                     '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
+                     % (attachments[-1], index, self.ref("containerContent", "Page", owners[index % len(owners)])))
+        if counts["attachments"]:
+            self.add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+                     '<property name="title"><![CDATA[file-0.png]]></property>\n<property name="version">1</property>\n'
+                     '<property name="contentStatus"><![CDATA[current]]></property>\n'
+                     '<property name="originalVersionId"><![CDATA[%d]]></property>\n</object>' % (self.new_id(), attachments[0]))
+            self.add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
+                     '<property name="title"><![CDATA[deleted.png]]></property>\n'
+                     '<property name="contentStatus"><![CDATA[deleted]]></property>\n</object>' % self.new_id())
+
+    def text(self):
+        self.add("</hibernate-generic>")
+        return ("\n".join(self.out) + "\n").encode("utf-8")
+
+
+def entities_xml(inventory, site="example.atlassian.net", seed=1, spaces=None):
     """A Confluence-like entities.xml whose *current* content has the counts of ``inventory``.
 
     The shape follows Confluence's hibernate-generic export (sources in plugins/module_utils/store/inventory.py): one
@@ -51,102 +140,87 @@ def entities_xml(inventory, site="example.atlassian.net", seed=1):
     historical versions (``originalVersion``, or ``originalVersionId`` for attachments), a draft and a trashed
     (``deleted``) page, a draft blog post, a deleted attachment, and objects of other classes. ``inventory`` may
     also give ``body_size``: the bytes of each page's body (200 by default), to make the file as large as needed.
+
+    ``spaces``: real spaces instead of ``inventory``'s counts of spaces, pages and blog posts, as a list of
+    ``{"key", "name", "type", "status", "pages", "blog_posts"}`` (the emulator's content, content.py): each
+    ``Space`` object has its key, name, ``spaceType`` and ``spaceStatus``, and each of its pages and blog posts
+    names it in its ``space`` property, so that a reader counts the current pages per space key. The comments and
+    attachments of ``inventory`` are spread over those pages. Without ``spaces`` the output is byte for byte what
+    it always was.
     """
     counts = dict((key, int(inventory.get(key) or 0)) for key in INVENTORY_KEYS)
-    body_size = int(inventory.get("body_size", 200))
-    words = ("<p>Page %s of " + site + ": lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<hibernate-generic datetime="2026-01-01 00:00:00">']
-    add = out.append
-    next_id = [seed * 10 ** 9]
-
-    def new_id():
-        next_id[0] += 1
-        return next_id[0]
-
-    def ref(name, cls, ident):
-        return '<property name="%s" class="%s" package="com.atlassian.confluence.%s"><id name="id">%d</id></property>' % (
-            name, cls, "spaces" if cls == "Space" else "pages", ident)
-
-    def content(kind, ident, title, space, status="current", extra=""):
-        add('<object %s>\n<id name="id">%d</id>\n<property name="title"><![CDATA[%s]]></property>\n%s\n'
-            '<property name="version">1</property>\n<property name="contentStatus"><![CDATA[%s]]></property>\n'
-            '<property name="creationDate">2025-12-01 10:00:00.000</property>%s\n</object>'
-            % (kind, ident, title, ref("space", "Space", space), status, extra))
-
-    def body(owner, text_id):
-        text = (words % text_id) * (body_size // 80 + 1)
-        add('<object class="BodyContent" package="com.atlassian.confluence.core">\n<id name="id">%d</id>\n'
-            '<property name="body"><![CDATA[%s]]></property>\n%s\n<property name="bodyType">2</property>\n</object>'
-            % (new_id(), text[:body_size], ref("content", "Page", owner)))
-
-    spaces = [new_id() for _i in range(max(counts["spaces"], 1))]
-    for index, space in enumerate(spaces[:counts["spaces"]]):
-        add('<object class="Space" package="com.atlassian.confluence.spaces">\n<id name="id">%d</id>\n'
-            '<property name="name"><![CDATA[Space %d]]></property>\n<property name="key"><![CDATA[S%d]]></property>\n'
-            '<property name="spaceStatus"><![CDATA[CURRENT]]></property>\n</object>' % (space, index, index))
-        add('<object class="SpacePermission" package="com.atlassian.confluence.security">\n<id name="id">%d</id>\n'
-            '<property name="type"><![CDATA[VIEWSPACE]]></property>\n%s\n</object>' % (new_id(), ref("space", "Space", space)))
-    pages = []
-    for index in range(counts["pages"]):
-        page = new_id()
-        pages.append(page)
-        space = spaces[index % len(spaces)]
-        if index % 4 == 0:
-            # One historical version for every fourth page: a clone pointing at its current page.
-            old = new_id()
-            content(_PAGES, old, "Page %d of %s (v1)" % (index, site), space,
-                    extra="\n" + ref("originalVersion", "Page", page))
-            history = ('\n<collection name="historicalVersions" class="java.util.Collection"><element %s>'
-                       '<id name="id">%d</id></element></collection>' % (_PAGES, old))
-        else:
-            history = ""
-        content(_PAGES, page, "Page %d of %s" % (index, site), space, extra=history)
-        body(page, index)
+    doc = _Entities(site, seed, int(inventory.get("body_size", 200)))
+    if spaces is not None:
+        return _by_space(doc, spaces, counts)
+    ids = [doc.new_id() for _i in range(max(counts["spaces"], 1))]
+    for index, space in enumerate(ids[:counts["spaces"]]):
+        doc.add('<object class="Space" package="com.atlassian.confluence.spaces">\n<id name="id">%d</id>\n'
+                '<property name="name"><![CDATA[Space %d]]></property>\n<property name="key"><![CDATA[S%d]]></property>\n'
+                '<property name="spaceStatus"><![CDATA[CURRENT]]></property>\n</object>' % (space, index, index))
+        doc.permission(space)
+    pages = [doc.page(index, ids[index % len(ids)], "Page %d of %s" % (index, site)) for index in range(counts["pages"])]
     if counts["pages"]:
-        content(_PAGES, new_id(), "A draft, never published", spaces[0], status="draft")
-        content(_PAGES, new_id(), "A page in the trash", spaces[0], status="deleted")
+        doc.not_current(ids[0], None, None)
     posts = []
     for index in range(counts["blog_posts"]):
-        posts.append(new_id())
-        content(_BLOG, posts[-1], "Blog post %d" % index, spaces[index % len(spaces)])
+        posts.append(doc.new_id())
+        doc.content(_BLOG, posts[-1], "Blog post %d" % index, ids[index % len(ids)])
     if counts["blog_posts"]:
-        content(_BLOG, new_id(), "A draft blog post", spaces[0], status="draft")
-        content(_BLOG, new_id(), "Blog post 0 (v1)", spaces[0], extra="\n" + ref("originalVersion", "BlogPost", posts[0]))
-    owners = pages + posts or [new_id()]
-    for index in range(counts["comments"]):
-        add('<object class="Comment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n%s\n'
-            '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
-            % (new_id(), ref("containerContent", "Page", owners[index % len(owners)])))
-    attachments = []
-    for index in range(counts["attachments"]):
-        attachments.append(new_id())
-        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
-            '<property name="title"><![CDATA[file-%d.png]]></property>\n%s\n<property name="version">2</property>\n'
-            '<property name="contentStatus"><![CDATA[current]]></property>\n</object>'
-            % (attachments[-1], index, ref("containerContent", "Page", owners[index % len(owners)])))
-    if counts["attachments"]:
-        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
-            '<property name="title"><![CDATA[file-0.png]]></property>\n<property name="version">1</property>\n'
-            '<property name="contentStatus"><![CDATA[current]]></property>\n'
-            '<property name="originalVersionId"><![CDATA[%d]]></property>\n</object>' % (new_id(), attachments[0]))
-        add('<object class="Attachment" package="com.atlassian.confluence.pages">\n<id name="id">%d</id>\n'
-            '<property name="title"><![CDATA[deleted.png]]></property>\n'
-            '<property name="contentStatus"><![CDATA[deleted]]></property>\n</object>' % new_id())
-    add("</hibernate-generic>")
-    return ("\n".join(out) + "\n").encode("utf-8")
+        doc.not_current(None, ids[0], posts[0])
+    doc.comments_and_attachments(counts, pages + posts)
+    return doc.text()
+
+
+def _by_space(doc, spaces, counts):
+    ids, homes = [], []
+    for space in spaces:
+        ids.append(doc.new_id())
+        homes.append(doc.new_id() if space.get("pages") else None)
+    for space, ident, home in zip(spaces, ids, homes):
+        home_ref = "\n" + doc.ref("homePage", "Page", home) if home is not None else ""
+        doc.add('<object class="Space" package="com.atlassian.confluence.spaces">\n<id name="id">%d</id>\n'
+                '<property name="name"><![CDATA[%s]]></property>\n<property name="key"><![CDATA[%s]]></property>\n'
+                '<property name="lowerKey"><![CDATA[%s]]></property>%s\n'
+                '<property name="spaceType">%s</property>\n<property name="spaceStatus" enum-class="SpaceStatus" '
+                'package="com.atlassian.confluence.spaces">%s</property>\n</object>'
+                % (ident, space.get("name") or space["key"], space["key"], space["key"].lower(), home_ref,
+                   space.get("type") or "global", (space.get("status") or "current").upper()))
+        doc.permission(ident)
+    owners, first_page_space, first_post_space, first_post = [], None, None, None
+    for space, ident, home in zip(spaces, ids, homes):
+        for index in range(int(space.get("pages") or 0)):
+            title = "Page %d of %s" % (index, space["key"])
+            if index == 0:
+                # The home page: its id was given to the space above.
+                doc.content(_PAGES, home, title, ident)
+                doc.body(home, index)
+                owners.append(home)
+            else:
+                owners.append(doc.page(index, ident, title))
+        first_page_space = ident if first_page_space is None and space.get("pages") else first_page_space
+        for index in range(int(space.get("blog_posts") or 0)):
+            owners.append(doc.new_id())
+            doc.content(_BLOG, owners[-1], "Blog post %d of %s" % (index, space["key"]), ident)
+            if first_post is None:
+                first_post_space, first_post = ident, owners[-1]
+    doc.not_current(first_page_space, first_post_space, first_post)
+    doc.comments_and_attachments(counts, owners)
+    return doc.text()
 
 
 class BackupZip(object):
     """A deterministic Confluence-like site backup of exactly ``size`` bytes."""
 
     def __init__(self, size, seed=1, created=1767225600, site="example.atlassian.net", extra_member=None,
-                 layout="flat", descriptor=None, inventory=None, attachments=True):
+                 layout="flat", descriptor=None, inventory=None, attachments=True, entities=None):
         """``descriptor``: the text of exportDescriptor.properties (None: the Cloud site backup's, whose
         ``backupAttachments`` follows ``attachments``: a Cloud export's descriptor has the key, as Data Center's).
 
         ``inventory``: counts of current content for a realistic entities.xml (see :func:`entities_xml`), for
         example ``{"spaces": 2, "pages": 1200, "blog_posts": 40, "comments": 300, "attachments": 500}``; None keeps
         the small default entities.xml (and the archive's bytes) exactly as before.
+
+        ``entities``: the bytes of entities.xml itself (e.g. :func:`entities_xml` with ``spaces``), over ``inventory``.
         """
         if size < MIN_SIZE:
             raise ValueError("backup size must be at least %d bytes" % MIN_SIZE)
@@ -159,6 +233,8 @@ class BackupZip(object):
             self.cache_key += ("no attachments",)
         if inventory is not None:
             self.cache_key += (tuple(sorted(inventory.items())),)
+        if entities is not None:
+            self.cache_key += (hashlib.sha256(entities).hexdigest(),)
         rnd = random.Random(seed)
         self.pattern = bytes(rnd.getrandbits(8) for _i in range(256)) * (PATTERN_SIZE // 256)
         # Make the pattern non-periodic at 256 bytes: mix in a second stream.
@@ -168,6 +244,7 @@ class BackupZip(object):
         self.dos_time, self.dos_date = _dos_datetime(created)
         self.small = [
             (NESTED_ENTITIES if layout == "nested" else "entities.xml",
+             entities if entities is not None else
              self._entities_xml(site, seed) if inventory is None else entities_xml(inventory, site, seed)),
             ("exportDescriptor.properties", descriptor.encode("utf-8") if descriptor is not None else (
                 "#Confluence site export\nexportType=all\nsource=cloud\n"
