@@ -10,6 +10,8 @@ __metaclass__ = type
 
 def build(config=None, host="127.0.0.1", ssl_context=None):
     """An Emulator with every API module registered."""
+    from atlassian_emulator.confluence_rest import ConfluenceRestApi
+    from atlassian_emulator.content import store_of
     from atlassian_emulator.core import Emulator
     from atlassian_emulator.datacenter import DataCenterApi
     from atlassian_emulator.links import LinksApi
@@ -17,9 +19,11 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     from atlassian_emulator.org_backup import OrgBackupApi
     from atlassian_emulator.snapshots import SnapshotsApi
     emulator = Emulator(config, host=host, ssl_context=ssl_context)
+    store_of(emulator)  # what each Confluence site holds: registered first, so the others see it reset
     emulator.apis.append(ObmApi(emulator))
     emulator.apis.append(OrgBackupApi(emulator))
     emulator.apis.append(DataCenterApi(emulator))
     emulator.apis.append(SnapshotsApi(emulator))
+    emulator.apis.append(ConfluenceRestApi(emulator))
     emulator.apis.append(LinksApi(emulator))
     return emulator

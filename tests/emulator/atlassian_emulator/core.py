@@ -119,6 +119,18 @@ DEFAULT_CONFIG = {
     "dc_restore_error": "Restore failed: an unexpected error occurred while importing the backup",
     "dc_refuse_chunked_uploads": False,  # True: 411 to chunked request bodies, as many reverse proxies do
     "dc_start_answer": "documented",   # documented (JobDetails) | nested (job.jobId) | empty: issue 19
+    # More Data Center instances on this emulator, by context path: {path: settings over these}. Each has its own jobs,
+    # restore folder, uploads and content; /confluence-drill starts empty (a fresh instance to restore into).
+    "dc_instances": {"/confluence-drill": {"dc_content": []}},
+    "dc_restore_lose_pages": {},       # e.g. {"DOC": 3}: every restore brings back 3 pages fewer in DOC than its zip holds
+    "dc_restore_lose_spaces": [],      # e.g. ["HR"]: every restore leaves these spaces out
+    "dc_space_restore_existing": "fail",  # a space restore of a key the instance holds: fail | replace
+    "dc_cql_unknown_space": "empty",   # CQL naming a space the instance lacks: empty | 400 (9.3.1+) | 500 (9.2)
+    # What each Confluence site holds (content.py; lists of {"key", "name", "type", "status", "pages",
+    # "blog_posts"}; an org_sites entry may carry its own "content"). None: the defaults content.py describes.
+    "site_content": None,              # the default Cloud site: DOC, TEAM and the admin's personal space
+    "cloud_new_site_content": None,    # another Cloud site: what a new site holds, its admin's personal space
+    "dc_content": None,                # a Data Center instance: one global space per key of dc_spaces
     # The backup API of the Confluence app Snapshots, RadBee (snapshots.py). Its fields are undocumented: three shapes.
     "snapshots_shape": "a",            # a: 202 + taskId + poll + downloadUrl | b: links/state + 302 to media | file: zip
     "snapshots_done_link": None,       # None | unlisted | nested | only | two: a finished task's link (issue 19)

@@ -53,9 +53,24 @@ inference: no source says it. ``docs/emulator_evidence.md`` has one row per beha
 * A restore fails when the file does not match the job, e.g. a site backup in a space restore [seed], judged from
   ``exportDescriptor.properties``' ``exportType`` [I]; a file that is not a zip fails too [I]; otherwise the job ends
   as ``dc_restore_outcome`` (``dc_restore_error``). Uploaded files are deleted once inspected (disk economy) [I].
+* Several instances (an emulator convenience, not a service fact): the one at ``dc_context_path`` and one per key of
+  ``dc_instances`` (a context path mapped to settings that override the emulator's for that instance, e.g.
+  ``{"/confluence-drill": {"dc_content": []}}``), each with its own jobs, restore folder, uploads, request log and
+  content. Every instance takes the emulator's other settings (users, PATs, timings) unless its entry overrides them.
+* Content (content.py): a backup's zip holds an ``entities.xml`` of the spaces the instance held when the job started
+  (a space backup: only its spaces), with their current pages and blog posts (zipstream.entities_xml), unless
+  ``backup_inventory`` asks for counts instead. A restore reads the restored zip's ``entities.xml`` (entities.py;
+  for an upload, as it arrives): no ``entities.xml`` at the top, or one that does not parse, and the job ends FAILED
+  [I]. When a site restore finishes, the instance holds exactly the zip's spaces (a site restore replaces everything
+  [seed 002: site restore]); a space restore adds its spaces, and one whose key the instance already holds fails the
+  job (``dc_space_restore_existing: fail``, Confluence's unique space key; ``replace``: replaces it) [I].
+  ``dc_restore_lose_pages`` (``{"DOC": 3}``) and ``dc_restore_lose_spaces`` (``["HR"]``) make every restore bring
+  back less than the zip holds, as the restore's "records skipped" can [seed 002]. A restore-folder file placed
+  without a description of its content (``content``, ``path`` or ``from_job``) leaves the content as it is.
 * Test-only, no auth: ``POST /_emulator/dc/job`` and ``/_emulator/dc/restore-file`` place a job or a restore-folder
-  file; ``state()["dc"]`` has ``jobs`` (JobDetails plus ``internal``), ``uploads``, ``restore_files``, ``requests``
-  and ``writes`` (POST/PUT requests to the API).
+  file (``context`` picks the instance); ``state()["dc"]`` (the instance at ``dc_context_path``) and
+  ``state()["dc_instances"]["/<context>"]`` (every instance) have ``jobs`` (JobDetails plus ``internal``),
+  ``uploads``, ``restore_files``, ``requests`` and ``writes`` (POST/PUT requests to the API).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -76,8 +91,10 @@ import zipfile
 
 from aiohttp import web
 
+from atlassian_emulator.content import DC_TYPES, ContentError, dc_context, normalise, store_of
+from atlassian_emulator.entities import Unreadable, read_zip
 from atlassian_emulator.media import _send, parse_range
-from atlassian_emulator.zipstream import BackupZip
+from atlassian_emulator.zipstream import BackupZip, entities_xml
 
 API = "/{ctx:(?:[^/]+/)*}rest/api/backup-restore"
 SCOPES = ("SITE", "SPACE")
@@ -171,6 +188,18 @@ def inspect_zip(path):
     return True, props.get("exportType"), keys
 
 
+def inspect_backup(path):
+    """:func:`inspect_zip`'s answer, and what the zip would restore: ``(is_zip, exportType, space keys, spaces or
+    None, why its content cannot be loaded or None)``."""
+    is_zip, export_type, keys = inspect_zip(path)
+    if not is_zip:
+        return is_zip, export_type, keys, None, None
+    try:
+        return is_zip, export_type, keys, read_zip(path), None
+    except Unreadable as exc:
+        return is_zip, export_type, keys, None, "Restore failed: %s" % exc
+
+
 class Refusal(Exception):
     """An error answer in Confluence's JSON shape."""
 
@@ -179,11 +208,14 @@ class Refusal(Exception):
         self.status, self.message = status, message
 
 
-class DataCenterApi(object):
-    name = "datacenter"
+class DataCenterInstance(object):
+    """One emulated Data Center instance, at its context path: its jobs, restore folder, uploads and content."""
 
-    def __init__(self, emulator):
+    def __init__(self, emulator, context):
         self.em = emulator
+        self.context = dc_context(context)
+        self.ref = ("dc", self.context)
+        self.store = store_of(emulator)
         self.upload_dir = None
         self.reset()
 
@@ -204,7 +236,9 @@ class DataCenterApi(object):
     # ------------------------------------------------------------ helpers
     @property
     def cfg(self):
-        return self.em.config
+        """The emulator's settings, under this instance's ``dc_instances`` entry (the emulator's own for the
+        instance at ``dc_context_path`` without one)."""
+        return self.store.dc_settings(self.context)
 
     def _sysadmin(self, user):
         return user in (self.cfg.get("dc_sysadmins") or [])
@@ -236,10 +270,6 @@ class DataCenterApi(object):
                     return user, "bearer"
             return None, "bearer"
         return None, None
-
-    def _in_context(self, request):
-        ctx = (self.cfg.get("dc_context_path") or "").strip("/")
-        return request.match_info.get("ctx", "") == (ctx + "/" if ctx else "")
 
     def _style(self):
         return self.cfg.get("dc_time_style") or "sample"
@@ -278,6 +308,18 @@ class DataCenterApi(object):
     def _start(self, job, at):
         job.update(state="PROCESSING", started=at, polled=0,
                    done_at=at if job["polls"] is not None and job["polls"] <= 0 else None)
+        if job["operation"] == "BACKUP" and job.get("content") is None:
+            job["content"] = self.backed_up(job)
+
+    def backed_up(self, job):
+        """What a backup job holds: the instance's spaces now (a space backup: only its own)."""
+        spaces = self.store.spaces(self.ref)
+        if job["scope"] == "SPACE":
+            wanted = set(job["spaceKeys"])
+            spaces = [s for s in spaces if s["key"] in wanted]
+        for space in spaces:
+            space.pop("id", None)
+        return spaces
 
     def _end(self, job, now):
         """When ``job`` (PROCESSING) finished, or None while it runs."""
@@ -287,6 +329,9 @@ class DataCenterApi(object):
         return end if end <= now else None
 
     def _finish(self, job, at, state=None):
+        if state is None and job["operation"] == "RESTORE" and job["outcome"] == "FINISHED" and \
+                job.get("content") is not None:
+            self._load(job)
         job.update(state=state or job["outcome"], finished=at)
         if job["state"] == "FAILED" and not job["errorMessage"]:
             job["errorMessage"] = "The %s failed" % job["operation"].lower()
@@ -313,6 +358,35 @@ class DataCenterApi(object):
                 return
             job = queued[0]
             self._start(job, max(job["created"], self.free_since or job["created"]))
+
+    def _load(self, job):
+        """A restore ends: the instance takes the zip's spaces (less what the loss settings take away), or the job
+        fails when a space restore meets a key the instance already holds."""
+        spaces = normalise([dict(s, type=s["type"] if s["type"] in DC_TYPES else "global") for s in job["content"]],
+                           cloud=False)
+        lost_spaces = set(k.lower() for k in (self.cfg.get("dc_restore_lose_spaces") or []))
+        lose_pages = dict((k.lower(), int(v)) for k, v in (self.cfg.get("dc_restore_lose_pages") or {}).items())
+        kept, lost = [], {"spaces": [], "pages": {}}
+        for space in spaces:
+            if space["key"].lower() in lost_spaces:
+                lost["spaces"].append(space["key"])
+                continue
+            cut = min(space["pages"], lose_pages.get(space["key"].lower(), 0))
+            if cut:
+                space["pages"] -= cut
+                lost["pages"][space["key"]] = cut
+            kept.append(space)
+        if job["scope"] == "SITE":
+            self.store.replace(self.ref, kept)
+        else:
+            held = set(s["key"].lower() for s in self.store.spaces(self.ref))
+            clash = [s["key"] for s in spaces if s["key"].lower() in held]
+            if clash and str(self.cfg.get("dc_space_restore_existing") or "fail").lower() != "replace":
+                job.update(outcome="FAILED", errorMessage="Restore failed: a space with the key %s already exists on "
+                                                          "this site" % ", ".join(clash))
+                return
+            self.store.add(self.ref, kept, replace_existing=True)
+        job["loaded"] = {"spaces": [s["key"] for s in kept], "lost": lost}
 
     def _tick(self, now):
         """A GET of /jobs or /jobs/{id} was answered: one poll fewer for the job being processed."""
@@ -359,16 +433,34 @@ class DataCenterApi(object):
         return job
 
     def zip_for(self, job):
-        inventory = self.em.config.get("backup_inventory")
-        key = (job["id"], job["size"], job["seed"], tuple(sorted((inventory or {}).items())))
+        """The backup's zip: ``entities.xml`` describes the spaces the job backed up (``backup_inventory``: counts
+        instead); it grows past ``dc_backup_size`` when that content needs more room."""
+        inventory = self.cfg.get("backup_inventory")
+        if job.get("content") is None:
+            job["content"] = self.backed_up(job)
+        spaces = None if inventory else job["content"]
+        key = (self.context, job["id"], job["size"], job["seed"], tuple(sorted((inventory or {}).items())),
+               repr(spaces))
         if key not in self._zip_cache:
             while len(self._zip_cache) >= 2:
                 self._zip_cache.pop(next(iter(self._zip_cache)))
             text = descriptor("all" if job["scope"] == "SITE" else "space", job["spaceKeys"],
                               attachments=not job["skipAttachments"])
-            self._zip_cache[key] = BackupZip(job["size"], seed=job["seed"], created=int(job["finished"] or job["created"]),
-                                             site="confluence.example.com", layout="flat", descriptor=text,
-                                             inventory=inventory)
+            entities = None
+            if spaces is not None:
+                entities = entities_xml({"body_size": 64}, "confluence.example.com", job["seed"], spaces=spaces)
+            size = job["size"]
+            while True:
+                try:
+                    blob = BackupZip(size, seed=job["seed"], created=int(job["finished"] or job["created"]),
+                                     site="confluence.example.com", layout="flat", descriptor=text,
+                                     inventory=inventory, entities=entities)
+                    break
+                except ValueError:
+                    if entities is None or size > 4 * len(entities) + 1024 * 1024:
+                        raise
+                    size = max(size * 2, len(entities) + 16 * 1024)
+            self._zip_cache[key] = blob
         return self._zip_cache[key]
 
     # ------------------------------------------------------------- restores
@@ -391,11 +483,18 @@ class DataCenterApi(object):
             return "FAILED", self.cfg.get("dc_restore_error")
         return "FINISHED", None
 
-    def new_restore(self, scope, user, now, name, is_zip, export_type, keys, skip_reindex=None, source=None):
+    def new_restore(self, scope, user, now, name, is_zip, export_type, keys, skip_reindex=None, source=None,
+                    content=None, content_error=None):
+        """A RESTORE job; ``content``: the zip's spaces (None: unknown, the content stays as it is), or
+        ``content_error``: why they cannot be loaded (the job fails)."""
         outcome, error = self.restore_outcome(scope, is_zip, export_type)
-        return self.new_job("RESTORE", scope, user, now, space_keys=keys, outcome=outcome, error=error,
-                            file_name=name, polls=self.cfg.get("dc_job_polls"), skip_reindex=skip_reindex,
-                            source=source)
+        if outcome == "FINISHED" and content_error:
+            outcome, error = "FAILED", content_error
+        job = self.new_job("RESTORE", scope, user, now, space_keys=keys, outcome=outcome, error=error,
+                           file_name=name, polls=self.cfg.get("dc_job_polls"), skip_reindex=skip_reindex,
+                           source=source)
+        job["content"] = content
+        return job
 
     # ------------------------------------------------------------ handlers
     async def _body(self, request, schema, required):
@@ -447,7 +546,7 @@ class DataCenterApi(object):
     async def h_backup_space(self, request, user, now):
         body = await self._body(request, SPACE_SCHEMA, ("keepPermanently",))
         keys = body.get("spaceKeys") or []
-        known = self.cfg.get("dc_spaces") or []
+        known = [s["key"] for s in self.store.spaces(self.ref)]
         if not keys or not all(isinstance(k, str) and k in known for k in keys):
             raise Refusal(400, MESSAGES["settings"])
         keys = list(dict.fromkeys(keys))
@@ -580,7 +679,8 @@ class DataCenterApi(object):
                 raise Refusal(400, MESSAGES["filename"])
             job = self.new_restore(scope, user, now, record["name"], record["kind"] != "notzip",
                                    record["exportType"], record["spaceKeys"], body.get("skipReindex"),
-                                   source={"restoreFile": record["name"]})
+                                   source={"restoreFile": record["name"]}, content=record.get("content"),
+                                   content_error=record.get("content_error"))
             self.advance(now, self.seq)
             return self.em.json_response(self.view(job, now))
         return handler
@@ -598,7 +698,7 @@ class DataCenterApi(object):
             if path is None:
                 raise Refusal(400, MESSAGES["notzip"])
             loop = asyncio.get_running_loop()
-            is_zip, export_type, keys = await loop.run_in_executor(None, inspect_zip, path)
+            is_zip, export_type, keys, content, error = await loop.run_in_executor(None, inspect_backup, path)
             await loop.run_in_executor(None, _unlink, path)
             entry["is_zip"] = is_zip
             if not is_zip:
@@ -606,7 +706,7 @@ class DataCenterApi(object):
             now = self.em.now()
             self.advance(now, self.seq)
             job = self.new_restore(scope, user, now, entry["file_name"], True, export_type, keys,
-                                   source={"upload": entry["index"]})
+                                   source={"upload": entry["index"]}, content=content, content_error=error)
             entry["job_id"] = job["id"]
             self.advance(now, self.seq)
             return self.em.json_response(self.view(job, now))
@@ -659,34 +759,30 @@ class DataCenterApi(object):
             await reader.release()
             return path
 
-    # ---------------------------------------------------------------- routes
-    def _api(self, handler, poll=False, upload=None):
-        """Every endpoint: the context path, the request log, a proxy's 411, auth (401), the queue, the handler."""
-        async def endpoint(request):
-            if not self._in_context(request):
-                raise web.HTTPNotFound()
-            self.seq += 1
-            if request.method in ("POST", "PUT"):
-                self.writes += 1
-            chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-            entry = {"method": request.method, "path": request.path, "query": request.query_string,
-                     "chunked": chunked, "content_length": request.headers.get("Content-Length"), "status": None}
-            self.requests.append(entry)
-            if upload is not None:
-                request["dc_upload"] = record = {
-                    "index": len(self.uploads), "scope": upload, "status": None, "bytes": 0, "sha256": None,
-                    "field": None, "file_name": None, "content_type": None, "is_zip": None, "job_id": None,
-                    "had_content_length": "Content-Length" in request.headers, "chunked": chunked,
-                    "request_content_type": request.headers.get("Content-Type"),
-                    "token": request.headers.get("X-Atlassian-Token"), "elapsed": None}
-                self.uploads.append(record)
-            began = time.monotonic()
-            response = await self._answer(request, handler, poll, chunked, entry)
-            entry["status"] = response.status
-            if upload is not None:
-                record.update(status=response.status, elapsed=round(time.monotonic() - began, 6))
-            return response
-        return endpoint
+    # ---------------------------------------------------------------- serving
+    async def serve(self, request, handler, poll=False, upload=None):
+        """Every endpoint: the request log, a proxy's 411, auth (401), the queue, the handler."""
+        self.seq += 1
+        if request.method in ("POST", "PUT"):
+            self.writes += 1
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        entry = {"method": request.method, "path": request.path, "query": request.query_string,
+                 "chunked": chunked, "content_length": request.headers.get("Content-Length"), "status": None}
+        self.requests.append(entry)
+        if upload is not None:
+            request["dc_upload"] = record = {
+                "index": len(self.uploads), "scope": upload, "status": None, "bytes": 0, "sha256": None,
+                "field": None, "file_name": None, "content_type": None, "is_zip": None, "job_id": None,
+                "had_content_length": "Content-Length" in request.headers, "chunked": chunked,
+                "request_content_type": request.headers.get("Content-Type"),
+                "token": request.headers.get("X-Atlassian-Token"), "elapsed": None}
+            self.uploads.append(record)
+        began = time.monotonic()
+        response = await self._answer(request, handler, poll, chunked, entry)
+        entry["status"] = response.status
+        if upload is not None:
+            record.update(status=response.status, elapsed=round(time.monotonic() - began, 6))
+        return response
 
     async def _answer(self, request, handler, poll, chunked, entry):
         em = self.em
@@ -706,102 +802,199 @@ class DataCenterApi(object):
             self._tick(em.now())
         return response
 
+    # ---------------------------------------------------------- test control
+    def state_body(self):
+        now = self.em.now()
+        self.advance(now)
+        internal = ("outcome", "polls", "polled", "duration", "keepPermanently", "skipAttachments", "skipReindex",
+                    "fileNamePrefix", "gone", "size", "source", "created", "started", "finished", "state", "content",
+                    "loaded")
+        jobs = [dict(self.view(j, now), internal=dict((k, j.get(k)) for k in internal))
+                for j in sorted(self.jobs.values(), key=lambda j: j["id"])]
+        files = [dict(self.file_view(r), kind=r["kind"], spaceKeys=r["spaceKeys"], exportType=r["exportType"],
+                      content=r.get("content"), content_error=r.get("content_error"))
+                 for r in self.restore_files.values()]
+        return {"context": "/" + self.context if self.context else "", "jobs": jobs, "uploads": list(self.uploads),
+                "restore_files": files, "requests": list(self.requests), "writes": self.writes}
+
+    def place_job(self, body):
+        """{operation, scope, state, owner, spaceKeys, polls, fileName, keepPermanently, skipAttachments,
+        age_seconds, outcome, errorMessage, fileExists}: a job created age_seconds ago, in that state."""
+        now = self.em.now()
+        self.advance(now)
+        operation = str(body.get("operation") or "BACKUP").upper()
+        scope = str(body.get("scope") or "SITE").upper()
+        state = str(body.get("state") or "FINISHED").upper()
+        state = "PROCESSING" if state == "IN_PROGRESS" else state
+        outcome = str(body.get("outcome") or ("FAILED" if state == "FAILED" else "FINISHED")).upper()
+        if operation not in OPERATIONS or scope not in SCOPES or state not in STATES or \
+                outcome not in ("FINISHED", "FAILED"):
+            raise ContentError("unknown operation, scope, state or outcome")
+        keys = body.get("spaceKeys") or (["DOC"] if scope == "SPACE" else [])
+        age = float(body.get("age_seconds") or 0)
+        created = now - age
+        job = self.new_job(operation, scope, body.get("owner") or "admin", created, space_keys=keys,
+                           keep=body.get("keepPermanently", False),
+                           skip_attachments=body.get("skipAttachments", False), polls=body.get("polls"),
+                           outcome=outcome, error=body.get("errorMessage"), file_name=body.get("fileName"))
+        run = job["duration"]
+        if state in RUNNING:
+            self._start(job, created)
+            job["duration"] = age + run
+            if state == "CANCELLING":
+                job.update(state="CANCELLING", cancelled=now, cancelledBy=job["owner"], cancel_seq=self.seq)
+        elif state in ("FINISHED", "FAILED"):
+            job.update(started=created, outcome=state)
+            self._finish(job, created + min(run, age))
+        elif state == "CANCELLED":
+            job.update(state="CANCELLED", cancelled=created, cancelledBy=job["owner"])
+        if body.get("fileExists") is False:
+            job["gone"] = True
+        return self.view(job, now)
+
+    def place_file(self, body, found=None):
+        """{scope, name, kind: site|space|notzip, size, spaceKeys, age_seconds, content}: a file in the restore
+        folder. ``found``: what another backup holds (``{kind, size, spaceKeys, content, content_error}``: a zip on
+        disk or another job's), over the body's words."""
+        found = found or {}
+        scope = str(body.get("scope") or "SITE").upper()
+        kind = str(found.get("kind") or body.get("kind") or ("site" if scope == "SITE" else "space")).lower()
+        name = body.get("name") or ""
+        if scope not in SCOPES or kind not in ("site", "space", "notzip") or not name or "/" in name:
+            raise ContentError("unknown scope or kind, or a bad name")
+        keys = found.get("spaceKeys") or body.get("spaceKeys") or (["DOC"] if kind == "space" else [])
+        content = found.get("content")
+        if content is None and body.get("content") is not None:
+            content = normalise(body["content"], cloud=False)
+        record = {"scope": scope, "name": name, "kind": kind,
+                  "size": int(found.get("size") or body.get("size") or 64 * 1024),
+                  "created": self.em.now() - float(body.get("age_seconds") or 0), "spaceKeys": list(keys),
+                  "exportType": found["exportType"] if "exportType" in found else
+                  {"site": "all", "space": "space"}.get(kind), "content": content,
+                  "content_error": found.get("content_error")}
+        self.restore_files[(scope, name)] = record
+        return dict(self.file_view(record), kind=kind)
+
+    def close(self):
+        if self.upload_dir is not None:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+            self.upload_dir = None
+
+
+class DataCenterApi(object):
+    """Every emulated Data Center instance: the one at ``dc_context_path`` and those of ``dc_instances``. Routes
+    each request to the instance of its context path (a context no instance has is a 404)."""
+
+    name = "datacenter"
+
+    def __init__(self, emulator):
+        self.em = emulator
+        self.instances = {}
+        self.reset()
+
+    def reset(self):
+        for instance in self.instances.values():
+            instance.close()
+        self.instances = {}
+
+    def instance(self, context):
+        """The instance at ``context`` (any form of the path), or None."""
+        context = dc_context(context)
+        if context not in store_of(self.em).dc_contexts():
+            return None
+        found = self.instances.get(context)
+        if found is None:
+            found = self.instances[context] = DataCenterInstance(self.em, context)
+        return found
+
+    def default(self):
+        return self.instance(self.em.config.get("dc_context_path"))
+
     def routes(self):
         routes = web.RouteTableDef()
         table = [
-            ("POST", "/backup/site", self.h_backup_site, {}),
-            ("POST", "/backup/space", self.h_backup_space, {}),
-            ("GET", "/jobs", self.h_jobs, {"poll": True}),
-            ("PUT", "/jobs/clear-queue", self.h_clear_queue, {}),
-            ("GET", "/jobs/{jobId}", self.h_job, {"poll": True}),
-            ("PUT", "/jobs/{jobId}/cancel", self.h_cancel, {}),
-            ("GET", "/jobs/{jobId}/download", self.h_download, {}),
-            ("GET", "/restore/files", self.h_files, {}),
-            ("POST", "/restore/site", self._restore("SITE"), {}),
-            ("POST", "/restore/space", self._restore("SPACE"), {}),
-            ("POST", "/restore/site/upload", self._upload("SITE"), {"upload": "SITE"}),
-            ("POST", "/restore/space/upload", self._upload("SPACE"), {"upload": "SPACE"}),
+            ("POST", "/backup/site", lambda i: i.h_backup_site, {}),
+            ("POST", "/backup/space", lambda i: i.h_backup_space, {}),
+            ("GET", "/jobs", lambda i: i.h_jobs, {"poll": True}),
+            ("PUT", "/jobs/clear-queue", lambda i: i.h_clear_queue, {}),
+            ("GET", "/jobs/{jobId}", lambda i: i.h_job, {"poll": True}),
+            ("PUT", "/jobs/{jobId}/cancel", lambda i: i.h_cancel, {}),
+            ("GET", "/jobs/{jobId}/download", lambda i: i.h_download, {}),
+            ("GET", "/restore/files", lambda i: i.h_files, {}),
+            ("POST", "/restore/site", lambda i: i._restore("SITE"), {}),
+            ("POST", "/restore/space", lambda i: i._restore("SPACE"), {}),
+            ("POST", "/restore/site/upload", lambda i: i._upload("SITE"), {"upload": "SITE"}),
+            ("POST", "/restore/space/upload", lambda i: i._upload("SPACE"), {"upload": "SPACE"}),
         ]
-        for method, path, handler, options in table:
-            routes.route(method, API + path)(self._api(handler, **options))
+        for method, path, pick, options in table:
+            routes.route(method, API + path)(self._endpoint(pick, **options))
         self._control_routes(routes)
         return routes
 
-    # ---------------------------------------------------------- test control
+    def _endpoint(self, pick, poll=False, upload=None):
+        async def endpoint(request):
+            instance = self.instance(request.match_info.get("ctx", ""))
+            if instance is None:
+                raise web.HTTPNotFound()
+            return await instance.serve(request, pick(instance), poll=poll, upload=upload)
+        return endpoint
+
     def prepare_state(self):
         pass
 
     def state(self):
-        now = self.em.now()
-        self.advance(now)
-        internal = ("outcome", "polls", "polled", "duration", "keepPermanently", "skipAttachments", "skipReindex",
-                    "fileNamePrefix", "gone", "size", "source", "created", "started", "finished", "state")
-        jobs = [dict(self.view(j, now), internal=dict((k, j[k]) for k in internal))
-                for j in sorted(self.jobs.values(), key=lambda j: j["id"])]
-        files = [dict(self.file_view(r), kind=r["kind"], spaceKeys=r["spaceKeys"], exportType=r["exportType"])
-                 for r in self.restore_files.values()]
-        return {"dc": {"jobs": jobs, "uploads": list(self.uploads), "restore_files": files,
-                       "requests": list(self.requests), "writes": self.writes}}
+        every = dict(("/" + c if c else "", self.instance(c).state_body()) for c in store_of(self.em).dc_contexts())
+        default = self.default()
+        return {"dc": default.state_body() if default is not None else {}, "dc_instances": every}
+
+    def backup_held(self, source):
+        """What a backup job of any instance holds, for a file placed in a restore folder: ``{"context", "id"}``."""
+        instance = self.instance((source or {}).get("context", self.em.config.get("dc_context_path")))
+        job = instance.jobs.get(int((source or {}).get("id") or 0)) if instance is not None else None
+        if job is None or job["operation"] != "BACKUP":
+            raise ContentError("from_job names no backup job: %r" % (source,))
+        return {"kind": "site" if job["scope"] == "SITE" else "space", "size": instance.zip_for(job).size,
+                "spaceKeys": list(job["spaceKeys"]), "content": instance.backed_up(job) if job.get("content") is None
+                else job["content"]}
 
     def _control_routes(self, routes):
-        """Test-only: place jobs and restore-folder files directly (no auth, not counted)."""
+        """Test-only: place jobs and restore-folder files directly (no auth, not counted); ``context`` picks the
+        instance (default: the one at ``dc_context_path``)."""
         em = self.em
 
-        def refuse(text):
-            return web.json_response({"ok": False, "error": text}, status=400)
+        def target(body):
+            instance = self.instance(body.get("context", em.config.get("dc_context_path")))
+            if instance is None:
+                raise ContentError("no Data Center instance at %r" % body.get("context"))
+            return instance
 
         @routes.post("/_emulator/dc/job")
         async def place_job(request):
-            """{operation, scope, state, owner, spaceKeys, polls, fileName, keepPermanently, skipAttachments,
-            age_seconds, outcome, errorMessage, fileExists}: a job created age_seconds ago, in that state."""
             body = await request.json()
-            now = em.now()
-            self.advance(now)
-            operation = str(body.get("operation") or "BACKUP").upper()
-            scope = str(body.get("scope") or "SITE").upper()
-            state = str(body.get("state") or "FINISHED").upper()
-            state = "PROCESSING" if state == "IN_PROGRESS" else state
-            outcome = str(body.get("outcome") or ("FAILED" if state == "FAILED" else "FINISHED")).upper()
-            if operation not in OPERATIONS or scope not in SCOPES or state not in STATES or \
-                    outcome not in ("FINISHED", "FAILED"):
-                return refuse("unknown operation, scope, state or outcome")
-            keys = body.get("spaceKeys") or (["DOC"] if scope == "SPACE" else [])
-            age = float(body.get("age_seconds") or 0)
-            created = now - age
-            job = self.new_job(operation, scope, body.get("owner") or "admin", created, space_keys=keys,
-                               keep=body.get("keepPermanently", False),
-                               skip_attachments=body.get("skipAttachments", False), polls=body.get("polls"),
-                               outcome=outcome, error=body.get("errorMessage"), file_name=body.get("fileName"))
-            run = job["duration"]
-            if state in RUNNING:
-                self._start(job, created)
-                job["duration"] = age + run
-                if state == "CANCELLING":
-                    job.update(state="CANCELLING", cancelled=now, cancelledBy=job["owner"], cancel_seq=self.seq)
-            elif state in ("FINISHED", "FAILED"):
-                job.update(started=created, outcome=state)
-                self._finish(job, created + min(run, age))
-            elif state == "CANCELLED":
-                job.update(state="CANCELLED", cancelled=created, cancelledBy=job["owner"])
-            if body.get("fileExists") is False:
-                job["gone"] = True
-            return em.json_response(self.view(job, now))
+            try:
+                return em.json_response(target(body).place_job(body))
+            except ContentError as exc:
+                return web.json_response({"ok": False, "error": str(exc)}, status=400)
 
         @routes.post("/_emulator/dc/restore-file")
         async def place_file(request):
-            """{scope, name, kind: site|space|notzip, size, spaceKeys, age_seconds}: a file in the restore folder."""
+            """The body of DataCenterInstance.place_file, and ``path`` (a backup zip on this machine, read now) or
+            ``from_job`` (``{"context", "id"}``: the zip of a backup job of any instance)."""
             body = await request.json()
-            scope = str(body.get("scope") or "SITE").upper()
-            kind = str(body.get("kind") or ("site" if scope == "SITE" else "space")).lower()
-            name = body.get("name") or ""
-            if scope not in SCOPES or kind not in ("site", "space", "notzip") or not name or "/" in name:
-                return refuse("unknown scope or kind, or a bad name")
-            keys = body.get("spaceKeys") or (["DOC"] if kind == "space" else [])
-            record = {"scope": scope, "name": name, "kind": kind, "size": int(body.get("size") or 64 * 1024),
-                      "created": em.now() - float(body.get("age_seconds") or 0), "spaceKeys": list(keys),
-                      "exportType": {"site": "all", "space": "space"}.get(kind)}
-            self.restore_files[(scope, name)] = record
-            return em.json_response(dict(self.file_view(record), kind=kind))
+            try:
+                found = None
+                if body.get("path"):
+                    loop = asyncio.get_running_loop()
+                    is_zip, export_type, keys, content, error = await loop.run_in_executor(
+                        None, inspect_backup, str(body["path"]))
+                    found = {"kind": "notzip" if not is_zip else {"all": "site", "space": "space"}.get(export_type),
+                             "exportType": export_type, "size": os.path.getsize(str(body["path"])),
+                             "spaceKeys": keys, "content": content, "content_error": error}
+                elif body.get("from_job"):
+                    found = self.backup_held(body["from_job"])
+                return em.json_response(target(body).place_file(body, found))
+            except (ContentError, OSError) as exc:
+                return web.json_response({"ok": False, "error": str(exc)}, status=400)
 
 
 def _consume(fd, digest, chunk):

@@ -84,6 +84,11 @@ class EmulatorProcess(object):
         """Place a file in the Data Center restore folder (``POST /_emulator/dc/restore-file``)."""
         return self.control("dc/restore-file", body)
 
+    def content_site(self, **body):
+        """Change what a Confluence site holds (``POST /_emulator/content/site``): ``cloud`` (cloudName or cloudId)
+        or ``dc`` (a context path), and ``spaces`` (replace all), ``add`` or ``delete`` (keys)."""
+        return self.control("content/site", body)
+
     def snapshots_task(self, **body):
         """Place a task of the Snapshots app's backup API (``POST /_emulator/snapshots/task``)."""
         return self.control("snapshots/task", body)
