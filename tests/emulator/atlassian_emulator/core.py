@@ -99,6 +99,9 @@ DEFAULT_CONFIG = {
     "org_start_answer": "documented",  # documented | empty | nested | list | plural | opaque | echo (issue 19)
     "org_list_hides_new": False,       # lists leave out jobs started while this is set
     "org_page_start": "index0",        # what start counts: index0 | index1 (pages from 1) | items (an offset)
+    "org_restore_fail_next": 0,        # the next N restores that start end FAILED (counted down as they start)
+    "org_restore_failed_message": "The restore failed: an internal error occurred while restoring CONFLUENCE data. "
+                                  "Try again, or contact Atlassian Support.",
     # Confluence Data Center 8.3+ backup & restore REST API (datacenter.py)
     "dc_context_path": "/confluence",  # the API is <context>/rest/api/backup-restore; "" for none
     "dc_users": {"admin": "admin-password", "jdoe": "jdoe-password"},   # Basic: username -> password

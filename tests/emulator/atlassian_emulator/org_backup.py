@@ -34,6 +34,13 @@ Sources: seed 001 (the EAP API guide: endpoints, bodies, consent names), seed 00
   carries, not those of earlier calls [I].
 * Paging (ref 4.1): ``start`` is a page index from 0 [I: read as a page, not an item offset], ``pageSize`` (default
   10 [I], capped at ``org_page_size_max`` [I]), ``sortOrder`` DESC (default) or ASC by creation time.
+* Content (content.py): a Confluence backup records the spaces its site holds when it is taken, without the personal
+  spaces unless its policy includes them (seed 001: ``includePersonalSpaces``). When a restore completes, the
+  destination site gets the backup's spaces, except those whose key it already holds: "If there are duplicate spaces
+  on destination and backup, those spaces will be skipped during restore" (seed 001; Atlassian's support page too).
+  ``org_restore_fail_next: N``: the next N restores that start running end FAILED with ``statusMessage``
+  ``org_restore_failed_message`` and bring nothing [I: the failure's words are not documented]. A completed or failed
+  restore's post-operation report URL comes from ``cloud/{cloudId}/migration/{migrationId}/postOpReport`` (seed 001).
 * Time is the emulator's clock (``POST /_emulator/advance`` moves it). Test-only, no auth: ``POST
   /_emulator/org/policy``, ``/_emulator/org/backup`` and ``/_emulator/org/restore`` place objects directly; those
   placed with ``polls: N`` run until N GETs (of the object, or of a page listing it) were answered.
@@ -47,6 +54,8 @@ import time
 import uuid
 
 from aiohttp import web
+
+from atlassian_emulator.content import normalise, store_of
 
 PREFIX = "/public/backup-management/v2/orgs/{orgId}"
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2"]  # [I] the names are AWS's; the list is not
@@ -299,8 +308,18 @@ class OrgBackupApi(object):
                            selections=selections, storageId=policy["storageId"],
                            name="%s-%s-%s" % (site["cloudName"], policy["product"].lower(),
                                               time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))),
-                           expires=now + float(cfg["org_backup_retention_days"]) * DAY)
+                           expires=now + float(cfg["org_backup_retention_days"]) * DAY,
+                           content=self.backed_up(policy))
         return self._job(backup, now, duration, 0.1 * duration if queued is None else queued, polls)
+
+    def backed_up(self, policy):
+        """The spaces a Confluence backup of ``policy`` holds: its site's now, personal ones only if the policy
+        includes them; None for Jira."""
+        if policy["product"] != "CONFLUENCE":
+            return None
+        spaces = store_of(self.em).spaces(("cloud", policy["cloudId"]))
+        return [dict((k, v) for k, v in s.items() if k != "id") for s in spaces
+                if policy["includePersonalSpaces"] or s["type"] != "personal"]
 
     def _backup_status(self, b, now):
         step, _done = self._progress(b, now)
@@ -392,12 +411,31 @@ class OrgBackupApi(object):
         if r["state"] != "running":
             return r["state"]               # validation_failed or failed
         step, _done = self._progress(r, now)
-        return "complete" if step == "done" else "in_progress"
+        if step != "done":
+            return "in_progress"
+        return "failed" if r.get("outcome") == "failed" else "complete"
 
-    def _run_restore(self, r, now, duration=None, polls=None):
-        r.update(state="running", migrationId=r.get("migrationId") or str(uuid.uuid4()))
+    def _run_restore(self, r, now, duration=None, polls=None, api=False):
+        """Start ``r``; an API-started one ends FAILED while ``org_restore_fail_next`` counts down from N."""
+        r.update(state="running", migrationId=r.get("migrationId") or str(uuid.uuid4()), outcome="complete")
+        armed = int(self.em.config.get("org_restore_fail_next") or 0)
+        if api and armed > 0:
+            self.em.config["org_restore_fail_next"] = armed - 1
+            r["outcome"] = "failed"
         return self._job(r, now, self.em.config["org_restore_seconds"] if duration is None else duration,
                          polls=polls)
+
+    def settle(self, now):
+        """Every Confluence restore that completed by ``now`` gives its destination the backup's spaces once, but
+        those whose key the destination already holds."""
+        store = store_of(self.em)
+        for r in sorted(self.restores.values(), key=lambda r: r["seq"]):
+            if r.get("applied") is not None or r["product"] != "CONFLUENCE" or \
+                    self._restore_status(r, now) != "complete":
+                continue
+            content = (self.backups.get(r["backupId"]) or {}).get("content") or []
+            added, skipped = store.add(("cloud", r["cloudId"]), content)
+            r["applied"] = {"spacesRestored": added, "spacesSkipped": skipped}
 
     def restore_view(self, r, now, count=False):
         status = self._restore_status(r, now)
@@ -412,6 +450,8 @@ class OrgBackupApi(object):
                                           for c in remaining] if status == "validation_failed" else [],
                                "consented": list(r["consented"])},
                 "createdAt": iso(r["created"]), "lastUpdatedAt": iso(updated)}
+        if status == "failed":
+            view["statusMessage"] = r.get("statusMessage") or self.em.config.get("org_restore_failed_message")
         if count and r["state"] == "running":
             self._tick(r, now)
         return view
@@ -446,7 +486,7 @@ class OrgBackupApi(object):
                       includeUsersAndGroups=users, failing=failing, consented=[], state="validation_failed",
                       updated=now, migrationId=None)
         if not failing:
-            self._run_restore(r, now)
+            self._run_restore(r, now, api=True)
         return r
 
     # ---------------------------------------------------------- test control
@@ -460,8 +500,11 @@ class OrgBackupApi(object):
                   ("exports", self.exports, self._transfer_view("export")),
                   ("imports", self.imports, self._transfer_view("import")),
                   ("restores", self.restores, self.restore_view))
+        self.settle(now)
         data = dict((name, [view(o, now) for o in table.values()]) for name, table, view in tables)
-        data.update(writes=self.writes, requests=list(self.requests))
+        data.update(writes=self.writes, requests=list(self.requests),
+                    backup_content=dict((b["id"], b.get("content")) for b in self.backups.values()),
+                    restore_content=dict((r["id"], r.get("applied")) for r in self.restores.values()))
         return {"org": data}
 
     # ---------------------------------------------------------------- routes
@@ -487,6 +530,8 @@ class OrgBackupApi(object):
                 return await handler(request, user, em.now())
             except Refusal as refusal:
                 return self._error(refusal.status, refusal.code, refusal.title)
+            finally:
+                self.settle(em.now())
         return endpoint
 
     async def h_regions(self, request, user, now):
@@ -687,7 +732,7 @@ class OrgBackupApi(object):
             raise Refusal(409, "RESTORE_NOT_AWAITING_CONSENT", "This restore is not waiting for consent.")
         r.update(consented=list(consent), updated=now)
         if all(c in consent for c in r["failing"]):
-            self._run_restore(r, now)
+            self._run_restore(r, now, api=True)
         return self.em.json_response(self.restore_view(r, now))
 
     async def h_list_restores(self, request, user, now):
@@ -770,7 +815,8 @@ class OrgBackupApi(object):
 
         @routes.post("/_emulator/org/backup")
         async def place_backup(request):
-            """{policyId, status, age_seconds, polls, outcome}: a backup created age_seconds ago, in that status."""
+            """{policyId, status, age_seconds, polls, outcome, content}: a backup created age_seconds ago, in that
+            status; ``content``: the spaces it holds (default: its site's now)."""
             body = await request.json()
             now = em.now()
             p = self.policies.get(body.get("policyId"))
@@ -787,6 +833,12 @@ class OrgBackupApi(object):
                                 outcome=body.get("outcome") if status == "in_progress" else
                                 ("complete" if status == "expired" else status),
                                 duration=age + run if status == "in_progress" else min(run, age))
+            if body.get("content") is not None:
+                try:
+                    b["content"] = [dict((k, v) for k, v in sp.items() if k != "id")
+                                    for sp in normalise(body["content"])]
+                except ValueError as exc:
+                    return refuse(str(exc))
             return em.json_response(self.backup_view(b, now))
 
         @routes.post("/_emulator/org/restore")
