@@ -62,7 +62,7 @@ inference: no source says it. ``docs/emulator_evidence.md`` has one row per beha
   ``backup_inventory`` asks for counts instead. A restore reads the restored zip's ``entities.xml`` (entities.py;
   for an upload, as it arrives): no ``entities.xml`` at the top, or one that does not parse, and the job ends FAILED
   [I]. When a site restore finishes, the instance holds exactly the zip's spaces (a site restore replaces everything
-  [seed 002: site restore]); a space restore adds its spaces, and one whose key the instance already holds fails the
+  [I]); a space restore adds its spaces, and one whose key the instance already holds fails the
   job (``dc_space_restore_existing: fail``, Confluence's unique space key; ``replace``: replaces it) [I].
   ``dc_restore_lose_pages`` (``{"DOC": 3}``) and ``dc_restore_lose_spaces`` (``["HR"]``) make every restore bring
   back less than the zip holds, as the restore's "records skipped" can [seed 002]. A restore-folder file placed
