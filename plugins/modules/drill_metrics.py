@@ -46,7 +46,7 @@ attributes:
 options:
   path:
     description:
-      - The textfile, such as C(/var/lib/node_exporter/textfile/atlassian_backup_drill_wiki.prom). Its folder must
+      - The textfile, such as C(/var/lib/node_exporter/textfile/atlassian_restore_drill_wiki.prom). Its folder must
         exist.
       - Its name should end in C(.prom), the files node_exporter reads.
     type: path
@@ -121,7 +121,7 @@ EXAMPLES = r"""
 
     - name: Record the drill as passed, with its RTO and RPO figures and the share of the content found
       atlassian_ops.backup.drill_metrics:
-        path: /srv/backups/metrics/atlassian_backup_drill_wiki.prom
+        path: /srv/backups/metrics/atlassian_restore_drill_wiki.prom
         target: wiki
         type: confluence_datacenter
         passed: true
@@ -140,7 +140,7 @@ EXAMPLES = r"""
   rescue:
     - name: Record the drill as failed (the time of the last drill that passed stays in the file)
       atlassian_ops.backup.drill_metrics:
-        path: /srv/backups/metrics/atlassian_backup_drill_wiki.prom
+        path: /srv/backups/metrics/atlassian_restore_drill_wiki.prom
         target: wiki
         type: confluence_datacenter
         passed: false
@@ -153,7 +153,7 @@ path:
   description: The textfile (an absolute path).
   returned: always
   type: str
-  sample: /var/lib/node_exporter/textfile/atlassian_backup_drill_wiki.prom
+  sample: /var/lib/node_exporter/textfile/atlassian_restore_drill_wiki.prom
 content:
   description: The text written, or that would be written (in check mode), or that the file already holds.
   returned: always
@@ -168,7 +168,7 @@ msg:
   description: What was done, or would be done.
   returned: always
   type: str
-  sample: "Wrote 8 samples to /var/lib/node_exporter/textfile/atlassian_backup_drill_wiki.prom (the drill passed)."
+  sample: "Wrote 8 samples to /var/lib/node_exporter/textfile/atlassian_restore_drill_wiki.prom (the drill passed)."
 """
 
 import calendar
@@ -210,7 +210,7 @@ def run(module, params):
     # Ansible adds the stats of the file named by ``path`` to a result that has one; the result goes without them.
     module.add_path_info = lambda kwargs: kwargs
     path = params["path"] = os.path.abspath(params["path"])
-    problem = _metrics.textfile_problem(path, "atlassian_backup_drill_%s.prom" % params["target"])
+    problem = _metrics.textfile_problem(path, "atlassian_restore_drill_%s.prom" % params["target"])
     if problem:
         raise TaskFailed(problem, path=path)
     try:
