@@ -86,8 +86,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-state:
-  description: The state of the migration after this call (as it would be, in check mode).
+record:
+  description:
+    - The state of the migration after this call (as it would be, in check mode), as the state file holds it.
+    - Not named C(state), a key that Ansible reads as a module's own desired state in a changed result.
   returned: always
   type: dict
   sample: {"format": 1, "migration": {"kind": "cloud_to_cloud"}, "created_at": "2026-12-01T10:00:00Z",
@@ -147,7 +149,7 @@ def run(module, params):
             if state is not None:
                 ms.check_identity(state, params["migration"], folder)
             state = state or ms.empty(params["migration"])
-            return dict(changed=False, state=state, statuses=ms.summary(state), path=ms.state_path(folder))
+            return dict(changed=False, record=state, statuses=ms.summary(state), path=ms.state_path(folder))
         old, new = ms.update(folder, params["migration"], params["step"], params["status"], params["data"],
                              params.get("note"), write=not module.check_mode)
     except ms.StateError as exc:
@@ -157,7 +159,7 @@ def run(module, params):
                          "the folder and run again." % (folder, exc), path=ms.state_path(folder))
     before = ((old or {}).get("steps") or {}).get(params["step"])
     after = new["steps"][params["step"]]
-    result = dict(changed=True, state=new, statuses=ms.summary(new), path=ms.state_path(folder))
+    result = dict(changed=True, record=new, statuses=ms.summary(new), path=ms.state_path(folder))
     if module._diff:
         result["diff"] = {"before": before or {}, "after": after,
                           "before_header": "%s (%s)" % (ms.state_path(folder), params["step"]),

@@ -8,7 +8,8 @@ Every path of this use of the Confluence REST API lives here (docs/content_count
 * Cloud lists spaces with the REST API v2, ``GET /wiki/api/v2/spaces`` (cursor pagination: ``limit`` and ``cursor``;
   the next page's link in ``_links.next`` and in the ``Link`` header; each space has ``id``, ``key``, ``name``,
   ``type``, ``status``). Counting has no v2 resource: the v1 CQL search ``GET /wiki/rest/api/search`` answers
-  ``totalSize``, the number of all matches, whatever ``limit`` is.
+  ``totalSize``, the number of all matches, whatever ``limit`` is; ``includeArchivedSpaces=true`` counts the content
+  of archived spaces too, as a backup's inventory does.
 * Data Center lists spaces with ``GET <context>/rest/api/space`` (``start``/``limit`` pagination, ``_links.next``
   while more follow; ``key``, ``name``, ``type``, ``status``) and counts with ``GET <context>/rest/api/search``
   (``totalSize``).
@@ -137,7 +138,8 @@ class ContentApi(object):
     def count(self, cql):
         """The number of matches of ``cql`` (the search answer's ``totalSize``)."""
         path = CLOUD_SEARCH if self.cloud else DC_SEARCH
-        _response, body = self._get(path, {"cql": cql, "limit": 1})
+        # Search leaves out the content of archived spaces unless asked; a backup's inventory counts it.
+        _response, body = self._get(path, {"cql": cql, "limit": 1, "includeArchivedSpaces": "true"})
         total = body.get("totalSize")
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise ContentError("GET %s?cql=%s answered without a count: no 'totalSize' (keys: %s). Counting needs "
