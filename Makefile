@@ -111,9 +111,10 @@ e2e: stage fidelity-venv
 	    ansible_collections/atlassian_ops/backup/tests/e2e) || exit 1; \
 	done
 
-# The role scheduled_backup on localhost against the emulator and moto (no driver, no containers).
+# The roles on localhost against the emulator (and moto for scheduled_backup's S3): no driver, no containers.
 molecule: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s scheduled_backup
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s site_migration
 
 test: sanity lint docs-lint changelog-lint build fidelity-venv molecule
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
