@@ -194,8 +194,8 @@ def test_datacenter_to_cloud_waits_for_the_migration_assistant_then_checks_the_c
     # The assistant moved the spaces, but one page of HR did not arrive: the check names it.
     source = emulator.state()["content"]["sites"]["dc:/confluence"]["spaces"]
     moved = [dict(s, pages=s["pages"] - (1 if s["key"] == "HR" else 0)) for s in source]
-    emulator.content_site(cloud="example-restore", spaces=[{k: s[k] for k in ("key", "name", "pages", "blog_posts")}
-                                                          for s in moved])
+    fields = ("key", "name", "pages", "blog_posts")
+    emulator.content_site(cloud="example-restore", spaces=[dict((k, s[k]) for k in fields) for s in moved])
     short = run_playbook(name=PLAYBOOK, env=env, site_migration_content_migrated=True, **values)
     assert short.rc != 0 and "short: HR 15 of 16 pages" in short.output, short
     assert statuses(workdir, "to-cloud")["content_check"] == "failed"
