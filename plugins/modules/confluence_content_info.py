@@ -68,25 +68,30 @@ EXAMPLES = r"""
 - name: Count the spaces and pages of a Cloud site
   atlassian_ops.backup.confluence_content_info:
     url: https://example.atlassian.net
-    username: admin@example.com
-    api_token: "{{ vault_confluence_token }}"
+    username: backup-bot@example.com
+    api_token: "{{ vault_confluence_api_token }}"
   register: source_content
 
-- name: Check that the destination holds what the source held (fail naming the spaces that differ)
+- name: After a restore into another site, check that it holds what the source held (fails naming the spaces that differ)
   atlassian_ops.backup.confluence_content_info:
     url: https://example-restore.atlassian.net
-    username: admin@example.com
-    api_token: "{{ vault_confluence_token }}"
+    username: backup-bot@example.com
+    api_token: "{{ vault_confluence_api_token }}"
     space_keys: "{{ source_content.spaces | map(attribute='key') | list }}"
     expected: "{{ source_content }}"
 
-- name: Check a restored Data Center instance against the inventory of the backup it was restored from
+- name: Count two spaces of a Data Center site, pages only
   atlassian_ops.backup.confluence_content_info:
-    url: https://drill.example.com/confluence
+    url: https://wiki.example.com/confluence
     deployment: datacenter
-    personal_access_token: "{{ vault_drill_pat }}"
-    expected: "{{ verified.inventory }}"
-    max_shortfall_percent: 1
+    personal_access_token: "{{ vault_confluence_pat }}"
+    space_keys: [DOC, TEAM]
+    count_blog_posts: false
+  register: dc_content
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ dc_content.totals.spaces }} spaces, {{ dc_content.totals.pages }} pages"
 """
 
 RETURN = r"""

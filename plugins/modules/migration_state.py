@@ -72,17 +72,43 @@ options:
 EXAMPLES = r"""
 - name: Read the state of the migration
   atlassian_ops.backup.migration_state:
-    path: /var/backups/atlassian/migrations/wiki-to-wiki2
+    path: /srv/backups/migrations/wiki-to-wiki2
+    migration: {kind: cloud_to_cloud, source: example.atlassian.net, destination: example-restore.atlassian.net}
   register: migration
 
-- name: Record that the backup step is done, with the backup's id
-  atlassian_ops.backup.migration_state:
-    path: /var/backups/atlassian/migrations/wiki-to-wiki2
-    migration: {kind: cloud_to_cloud, source: example.atlassian.net, destination: example-restore.atlassian.net}
-    step: backup
-    status: done
-    data:
-      backup_id: 7d2c7c1c-2f7e-4f42-9a8a-4f8f1d9a6b11
+- name: Count the source's content once, and record it
+  when: migration.statuses.preflight | default('') != 'done'
+  block:
+    - name: Record that the pre-flight started
+      atlassian_ops.backup.migration_state:
+        path: /srv/backups/migrations/wiki-to-wiki2
+        migration: {kind: cloud_to_cloud, source: example.atlassian.net, destination: example-restore.atlassian.net}
+        step: preflight
+        status: started
+
+    - name: Count the spaces and pages of the source
+      atlassian_ops.backup.confluence_content_info:
+        url: https://example.atlassian.net
+        username: backup-bot@example.com
+        api_token: "{{ vault_confluence_api_token }}"
+      register: source_content
+
+    - name: Record that the pre-flight is done, with the counts
+      atlassian_ops.backup.migration_state:
+        path: /srv/backups/migrations/wiki-to-wiki2
+        migration: {kind: cloud_to_cloud, source: example.atlassian.net, destination: example-restore.atlassian.net}
+        step: preflight
+        status: done
+        data:
+          source_totals: "{{ source_content.totals }}"
+  rescue:
+    - name: Record the failure, to be resumed by the next run
+      atlassian_ops.backup.migration_state:
+        path: /srv/backups/migrations/wiki-to-wiki2
+        migration: {kind: cloud_to_cloud, source: example.atlassian.net, destination: example-restore.atlassian.net}
+        step: preflight
+        status: failed
+        note: "{{ ansible_failed_result.msg }}"
 """
 
 RETURN = r"""

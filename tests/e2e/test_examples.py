@@ -36,6 +36,8 @@ from conftest import (
 from test_datacenter import make_backup_zip
 
 EXAMPLE_SITE = "https://example.atlassian.net"
+# Another Cloud site of the organization: the emulator serves its Confluence REST API under /sites/<name>.
+EXAMPLE_OTHER_SITE = ("https://example-restore.atlassian.net", "/sites/example-restore")
 # Data Center examples: the server, with its context path, and a staging server (the same emulator).
 EXAMPLE_DC_SITES = ("https://wiki.example.com/confluence", "https://wiki-staging.example.com/confluence")
 EXAMPLE_BACKUPS = "/srv/backups"
@@ -53,6 +55,7 @@ VAULT_VARS = dict((name, "{{ lookup('ansible.builtin.env', '%s') }}" % env) for 
 
 def substitute(text, emulator_url, backups):
     """Point an example at the emulator and a temporary backup folder; nothing else changes."""
+    text = text.replace(EXAMPLE_OTHER_SITE[0], emulator_url + EXAMPLE_OTHER_SITE[1])
     text = text.replace(EXAMPLE_SITE, emulator_url).replace(EXAMPLE_BACKUPS, backups)
     for site in EXAMPLE_DC_SITES:
         text = text.replace(site, emulator_url + DC_CONTEXT)
@@ -122,6 +125,12 @@ def prepare_examples(module, emulator, backups):
                     "inventory": {"spaces": 3, "pages": 120, "blog_posts": 8, "comments": 40, "attachments": 25}}
         with open(os.path.join(folder, base + ".json"), "w") as handle:
             json.dump(manifest, handle)
+    if module == "confluence_content_info":
+        # The other site after a restore of the first: it holds the same spaces.
+        source = emulator.state()["content"]["sites"]
+        spaces = next(site["spaces"] for name, site in source.items() if name == "cloud:example")
+        fields = ("key", "name", "type", "pages", "blog_posts")
+        emulator.content_site(cloud="example-restore", spaces=[dict((k, s[k]) for k in fields) for s in spaces])
     if module in ("confluence_job", "confluence_job_info"):
         for number in range(42):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
