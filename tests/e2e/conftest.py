@@ -24,6 +24,9 @@ sys.path.insert(0, EMULATOR_PATH)
 from atlassian_emulator.launcher import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 import moduledocs  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOKS = os.path.join(HERE, "playbooks")
+# save_result, the harness's "save the result" task: copy's write without its two module runs (see the plugin).
+ACTION_PLUGINS = os.path.join(PLAYBOOKS, "action_plugins")
+SAVE = "save_result"
 
 # Canary credentials: used by every test; no output, result or file may contain them.
 CANARY_USER = "backup-bot@example.com"
@@ -123,6 +126,7 @@ def run_playbook(emulator, tmp_path):
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
             "ANSIBLE_ATLASSIAN_TEST": "1",
+            "ANSIBLE_ACTION_PLUGINS": ACTION_PLUGINS,
             "ATLASSIAN_URL": emulator.url,
             "ATLASSIAN_USERNAME": CANARY_USER,
             "ATLASSIAN_API_TOKEN": token,
@@ -177,8 +181,8 @@ def run_playbook(emulator, tmp_path):
         playbook = tmp_path / ("module-%d.yml" % len(runs))
         task = {"name": "Run %s" % name, "atlassian_ops.backup.%s" % name: args, "register": "result",
                 "ignore_errors": True}
-        copy = {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}
-        save = {"name": "Save the result", "ansible.builtin.copy": copy, "check_mode": False}
+        save = {"name": "Save the result", SAVE: {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}"},
+                "check_mode": False}
         playbook.write_text(json.dumps([{"name": "One module", "hosts": "localhost", "gather_facts": False,
                                          "tasks": [task, save]}]))
         return run(name=str(playbook), check=check, diff=diff, verbosity=verbosity, env=env, token=token,

@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from conftest import SAVE
+
 DEADLINE = 30.0
 OWNER = "scheduled_backup site-a"
 # Longer than a test, short enough that a holder the finalizer missed would not linger for long.
@@ -99,7 +101,7 @@ def lock_task(run_playbook, check=False, **args):
     task = {"name": "Run backup_lock", "atlassian_ops.backup.backup_lock": args, "register": "result",
             "ignore_errors": True}
     save = {"name": "Save the result", "check_mode": False,
-            "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}}
+            SAVE: {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}"}}
     with open(playbook, "w") as handle:
         json.dump([{"name": "One module", "hosts": "localhost", "gather_facts": False, "tasks": [task, save]}], handle)
     return run_playbook(name=os.path.abspath(playbook), check=check, module="backup_lock")

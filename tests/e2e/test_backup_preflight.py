@@ -21,6 +21,7 @@ from datetime import date
 
 import pytest
 
+from conftest import SAVE
 from test_backup_prune import CLOUD, DC, add_backup, files_of, listing
 
 CLONE_NEWNS = 0x00020000
@@ -174,7 +175,7 @@ def playbook_run(run_playbook, tmp_path, preexec, check=False, **args):
     task = {"name": "Pre-flight", "atlassian_ops.backup.backup_preflight": args, "register": "result",
             "ignore_errors": True}
     save = {"name": "Save the result", "check_mode": False,
-            "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}}
+            SAVE: {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}"}}
     playbook = tmp_path / ("preflight-%d.yml" % len(run_playbook.runs))
     playbook.write_text(json.dumps([{"name": "Pre-flight", "hosts": "localhost", "gather_facts": False,
                                      "tasks": [task, save]}]))

@@ -16,6 +16,8 @@ import json
 import os
 from datetime import date, timedelta
 
+from conftest import SAVE
+
 CLOUD = "example.atlassian.net"
 DC = "wiki.example.com"
 
@@ -246,7 +248,7 @@ def test_module_defaults_of_the_groups_reach_it(run_playbook, emulator, dest, tm
     task = {"name": "Prune", "atlassian_ops.backup.backup_prune": dict(product="confluence", **KEEP),
             "register": "result", "ignore_errors": True}
     save = {"name": "Save the result", "check_mode": False,
-            "ansible.builtin.copy": {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}", "mode": "0600"}}
+            SAVE: {"content": "{{ result | to_nice_json }}", "dest": "{{ result_file }}"}}
     site = {"url": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_URL') }}", "username": "backup-bot@example.com",
             "api_token": "{{ lookup('ansible.builtin.env', 'ATLASSIAN_API_TOKEN') }}"}
     playbook = tmp_path / "defaults.yml"

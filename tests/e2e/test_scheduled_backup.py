@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import CANARY_TOKEN, COLLECTION, DC_CONTEXT, DC_PAT, SNAP_KEY, SNAP_URL_TOKEN
+from conftest import CANARY_TOKEN, COLLECTION, DC_CONTEXT, DC_PAT, SAVE, SNAP_KEY, SNAP_URL_TOKEN
 
 boto3 = pytest.importorskip("boto3")
 prometheus_parser = pytest.importorskip("prometheus_client.parser")
@@ -36,9 +36,8 @@ PLAYBOOK = [{
     "name": "The role, its report saved even when it fails", "hosts": "localhost", "gather_facts": False,
     "tasks": [{"name": "Run the role", "block": [
         {"name": "Scheduled backups", "ansible.builtin.include_role": {"name": "atlassian_ops.backup.scheduled_backup"}}],
-        "always": [{"name": "Save the report", "check_mode": False, "ansible.builtin.copy": {
-            "content": "{{ scheduled_backup_report | default([]) | to_nice_json }}", "dest": "{{ result_file }}",
-            "mode": "0600"}}]}],
+        "always": [{"name": "Save the report", "check_mode": False, SAVE: {
+            "content": "{{ scheduled_backup_report | default([]) | to_nice_json }}", "dest": "{{ result_file }}"}}]}],
 }]
 
 
