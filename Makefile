@@ -107,7 +107,7 @@ E2E_RUNS ?= 1
 e2e: stage fidelity-venv
 	@for i in $$(seq $(E2E_RUNS)); do \
 	  echo "== e2e run $$i of $(E2E_RUNS)"; \
-	  (cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 \
+	  (cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist worksteal \
 	    ansible_collections/atlassian_ops/backup/tests/e2e) || exit 1; \
 	done
 
@@ -117,7 +117,7 @@ molecule: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s site_migration
 
 test: sanity lint docs-lint changelog-lint build fidelity-venv molecule
-	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 -q \
+	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 
 bench: stage fidelity-venv
