@@ -431,6 +431,10 @@ def test_the_installed_timer_command_backs_up_and_copies_to_s3_with_its_environm
            "ATLASSIAN_BACKUP_API_URL": None, "ATLASSIAN_API_TOKEN": TIMER_TOKEN,
            "SCHEDULED_BACKUP_SITE_A_URL": emulator.url, "SCHEDULED_BACKUP_SITE_A_USERNAME": TIMER_USER}
     env.update(dict((name, None) for name in os.environ if name.startswith("AWS_")), **S3_ENV)
+    # The interactive run installs the timer and leaves out every step of a backup (--skip-tags, the role's tags): a
+    # backup and copy of its own would only be deleted before tonight's. test_the_installed_command_that_cannot_find_
+    # the_collection_writes_last_run_success_0 installs in a run that backs up too.
+    env["ANSIBLE_SKIP_TAGS"] = "preflight,backup,verify,retention,s3,metrics"
     variables = dict(s3_vars(s3), **timer_vars(tmp_path, kind))
     install = run_role(run_playbook, tmp_path, [{"name": "site-a", "type": "confluence_cloud"}], env=env, **variables)
     assert install.rc == 0, install
@@ -442,10 +446,10 @@ def test_the_installed_timer_command_backs_up_and_copies_to_s3_with_its_environm
     assert TIMER_TOKEN not in (tmp_path / "etc" / "atlassian-backup.yml").read_text()
     assert TIMER_TOKEN not in install.output
 
-    # Tonight: nothing of the first run left, locally or in the bucket.
-    shutil.rmtree(str(tmp_path / "backups" / "site-a"))
-    for item in s3["client"].list_objects_v2(Bucket=s3["bucket"]).get("Contents", []):
-        s3["client"].delete_object(Bucket=s3["bucket"], Key=item["Key"])
+    # Tonight starts from nothing, locally or in the bucket.
+    folder = tmp_path / "backups" / "site-a"
+    assert not folder.exists() or not [n for n in os.listdir(str(folder)) if n.endswith(".zip")]
+    assert not s3["client"].list_objects_v2(Bucket=s3["bucket"]).get("Contents"), "the install copied nothing"
     seen = len(emulator.state()["requests"])
     rc, output = run_the_installed_command(tmp_path, kind)
     assert "could not be found" not in output, output[-3000:]
