@@ -10,7 +10,7 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
+.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
@@ -116,7 +116,15 @@ molecule: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s scheduled_backup
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/molecule test -s site_migration
 
-test: sanity lint docs-lint changelog-lint build fidelity-venv molecule
+# What make test runs before pytest, on the two cores of CI: ansible-test sanity, ansible-lint and each molecule
+# scenario keep one core busy, so the molecule scenarios (started first, the longest) run beside the static checks
+# and the build, which run one after the other. Each target's output is shown whole when it ends.
+checks:
+	$(MAKE) --no-print-directory -j2 --output-sync=target molecule static-checks
+
+static-checks: sanity lint docs-lint changelog-lint build fidelity-venv
+
+test: checks
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 
