@@ -131,7 +131,11 @@ def test_each_level_checks_more_and_is_recorded_once(emulator, run_playbook, des
     run = verify(run_playbook, path, level="inventory")
     assert ok(run) and run.result["changed"] is True, run
     assert run.result["inventory_status"] == "counted"
-    assert run.result["inventory"] == dict(BEFORE, entities_member="entities.xml", objects=run.result["inventory"]["objects"])
+    by_space = run.result["inventory"]["by_space"]
+    assert run.result["inventory"] == dict(BEFORE, entities_member="entities.xml", objects=run.result["inventory"]["objects"],
+                                           by_space=by_space)
+    assert len(by_space) == BEFORE["spaces"] and sum(s["pages"] for s in by_space.values()) == BEFORE["pages"]
+    assert sum(s["blog_posts"] for s in by_space.values()) == BEFORE["blog_posts"]
     assert run.result["previous"] is None and run.result["previous_inventory"] is None
     manifest = read_manifest(path)
     assert manifest["verified_level"] == "inventory" and manifest["inventory"] == run.result["inventory"]
