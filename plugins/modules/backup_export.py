@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_export
 short_description: Export a backup to the policy's external storage (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Copies a backup from Atlassian's storage to the external (Amazon S3) storage connected to its backup
     policy (C(POST orgs/{orgId}/exports)), and waits for the copy (C(GET

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_import
 short_description: Import an exported backup back into Atlassian's storage (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Copies a backup that was exported to the policy's external storage back into Atlassian's storage (C(POST
     orgs/{orgId}/imports)), so that it can be restored, and waits for the copy (C(GET

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_info
 short_description: List regions, storages, policies, backups, exports, imports or restores of an organization
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Reads one kind of resource of the organization-level Backup & Restore API, every page of it, and returns the
     items as the API gives them. Changes nothing.

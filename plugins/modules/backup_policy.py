@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_policy
 short_description: Declare the backup policy of a Jira or Confluence Cloud site (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Makes sure the organization has a backup policy for the product O(product) of the site O(cloud_id), with the
     settings given, through the organization-level Backup & Restore API.

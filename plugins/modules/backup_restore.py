@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_restore
 short_description: Restore a backup into another site, with explicit consents (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Restores a Jira or Confluence backup from Atlassian's storage into the site O(cloud_id) of the same
     organization (C(POST orgs/{orgId}/cloud/{destCloudId}/restores)), waits for it and fetches the URL of the

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_run
 short_description: Run a backup of a backup policy and wait for it (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Runs a backup of a Jira or Confluence Cloud site with its backup policy (C(POST orgs/{orgId}/backups)) and
     waits for it, through the organization-level Backup & Restore API. The backup stays in Atlassian's storage

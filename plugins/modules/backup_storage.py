@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: backup_storage
 short_description: Declare an external (Amazon S3) storage for backups (organization Backup & Restore API)
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Makes sure the organization has an external storage, an Amazon S3 bucket and prefix that backups can be
     exported to, through the organization-level Backup & Restore API (C(POST orgs/{orgId}/storages)).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: confluence_backup
 short_description: Take, wait for and download a verified Confluence site or space backup (Cloud and Data Center)
-version_added: 0.1.0
+version_added: 0.3.0
 description:
   - On Confluence Cloud (O(deployment=cloud), the default) it starts a site backup through the backup manager API
     (the one behind C(/wiki/plugins/servlet/ondemandbackupmanager/admin)), waits for it, downloads it and verifies it.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: confluence_content_info
 short_description: Count the spaces, pages and blog posts of a Confluence site, and compare them with a backup
-version_added: 0.9.0
+version_added: 0.3.0
 description:
   - Lists the spaces of a Confluence Cloud or Data Center site and counts the current pages and blog posts of each
     with Confluence's documented REST API (Cloud REST API v2 C(GET /wiki/api/v2/spaces); Data Center

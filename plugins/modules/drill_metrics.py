@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: drill_metrics
 short_description: Write the outcome of a restore drill as a Prometheus textfile for node_exporter
-version_added: 0.9.0
+version_added: 0.3.0
 description:
   - Writes one file in the format of node_exporter's textfile collector (C(--collector.textfile.directory)), in the
     same format, with the same labels, as M(atlassian_ops.backup.backup_metrics) writes a target's backups, with the

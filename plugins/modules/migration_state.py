@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: migration_state
 short_description: Read or record the steps of a resumable site migration
-version_added: 0.9.0
+version_added: 0.3.0
 description:
   - Keeps the state of a migration in C(migration.json) in its working folder O(path), the file that lets the role
     P(atlassian_ops.backup.site_migration#role) resume after a failure at the step that failed and never repeat a

@@ -8,4 +8,4 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-COLLECTION_VERSION = "0.3.0"
+COLLECTION_VERSION = "0.4.0"
