@@ -10,7 +10,7 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint changelog-lint units e2e molecule build bench chaos clean
+.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint changelog-lint units e2e molecule build release-check ee release bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
@@ -94,11 +94,47 @@ lint: stage
 docs-lint: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 
-changelog-lint: venv
+# The fragments, and CHANGELOG.rst as antsibull-changelog renders changelogs/changelog.yaml (release writes both).
+changelog-lint: stage
 	$(BIN)/antsibull-changelog lint
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog generate && git diff --quiet -- CHANGELOG.rst \
+	  || { git diff -- CHANGELOG.rst | head -n 40; echo "CHANGELOG.rst is not what changelogs/changelog.yaml renders: run antsibull-changelog generate"; exit 1; }
 
 build: stage
 	cd $(STAGE) && $(BIN)/ansible-galaxy collection build --force --output-path $(CURDIR)/dist
+
+# The release as a user meets it: the tarball (ansible-galaxy collection build), installed into a clean path, every
+# module and role shown by ansible-doc from there; and the execution environment's build context for that tarball
+# (ansible-builder introspect and create; building the image needs a container engine, which CI does not have).
+RELEASE := $(STAGE_ROOT)/release
+EE_DIR := $(CURDIR)/.build/ee
+release-check: stage
+	@rm -rf $(RELEASE) $(EE_DIR) && mkdir -p $(RELEASE) $(EE_DIR)
+	cd $(STAGE) && $(BIN)/ansible-galaxy collection build --force --output-path $(RELEASE) >/dev/null
+	$(BIN)/ansible-galaxy collection install $(RELEASE)/atlassian_ops-backup-*.tar.gz -p $(RELEASE)/installed --force >/dev/null
+	@# execution-environment.yml copies .build/ee/atlassian_ops-backup.tar.gz into the build context.
+	cp $(RELEASE)/atlassian_ops-backup-*.tar.gz $(EE_DIR)/atlassian_ops-backup.tar.gz
+	$(BIN)/ansible-builder introspect --sanitize $(STAGE_ROOT) | sed 1d > $(EE_DIR)/introspect.yml
+	$(BIN)/ansible-builder create -f execution-environment.yml -c $(EE_DIR)/context >/dev/null
+	PATH=$(BIN):$$PATH $(BIN)/python tests/tools/check_release.py $(CURDIR) $$(ls $(RELEASE)/atlassian_ops-backup-*.tar.gz) \
+	  $(RELEASE)/installed $(EE_DIR)/introspect.yml $(EE_DIR)/context
+
+# A release: `make release VERSION=x.y.z` writes the version into galaxy.yml and its one Python copy (modules run
+# where galaxy.yml is not; a unit test keeps the two equal), moves the changelog fragments into changelogs/changelog.yaml
+# and renders CHANGELOG.rst (antsibull-changelog release, run in the staged copy where ansible-doc finds the modules),
+# then builds the tarball into dist/. Commit the result and tag it.
+release: venv
+	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "make release VERSION=x.y.z"; exit 1; }
+	sed -i 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	sed -i 's/^COLLECTION_VERSION = .*/COLLECTION_VERSION = "$(VERSION)"/' plugins/module_utils/core/version.py
+	$(MAKE) --no-print-directory stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --version $(VERSION)
+	cp $(STAGE)/CHANGELOG.rst CHANGELOG.rst && cp $(STAGE)/changelogs/changelog.yaml changelogs/changelog.yaml
+	cd $(STAGE) && git status --porcelain -- changelogs/fragments | awk '$$1 ~ /D/ {print $$2}' | (cd $(CURDIR) && xargs -r git rm -q)
+	$(MAKE) --no-print-directory build
+
+# The execution environment's build context in .build/ee/context (then: ansible-builder build, see execution-environment.yml).
+ee: release-check
 
 units: stage
 	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider ansible_collections/atlassian_ops/backup/tests/unit
@@ -122,7 +158,7 @@ molecule: stage
 checks:
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule static-checks
 
-static-checks: sanity lint docs-lint changelog-lint build fidelity-venv
+static-checks: sanity lint docs-lint changelog-lint release-check fidelity-venv
 
 test: checks
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \
