@@ -130,7 +130,7 @@ release: venv
 	$(MAKE) --no-print-directory stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --version $(VERSION)
 	cp $(STAGE)/CHANGELOG.rst CHANGELOG.rst && cp $(STAGE)/changelogs/changelog.yaml changelogs/changelog.yaml
-	cd $(STAGE) && git status --porcelain -- changelogs/fragments | awk '$$1 ~ /D/ {print $$2}' | (cd $(CURDIR) && xargs -r git rm -q)
+	cd $(STAGE) && git status --porcelain -- changelogs/fragments | awk '$$1 ~ /D/ {print $$2}' | (cd $(CURDIR) && xargs -r git rm -q -f)
 	$(MAKE) --no-print-directory build
 
 # The execution environment's build context in .build/ee/context (then: ansible-builder build, see execution-environment.yml).
