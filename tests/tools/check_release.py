@@ -21,8 +21,8 @@ import tarfile
 
 import yaml
 
-MUST_SHIP = ("LICENSE", "CHANGELOG.rst", "README.md", "meta/runtime.yml", "meta/execution-environment.yml",
-             "meta/ee-requirements.txt", "meta/ee-bindep.txt", "execution-environment.yml")
+MUST_SHIP = ("LICENSE", "CHANGELOG.rst", "README.md", "requirements.txt", "meta/runtime.yml",
+             "meta/execution-environment.yml", "meta/ee-bindep.txt", "execution-environment.yml")
 MUST_NOT_SHIP = ("tests/emulator/", "tests/e2e/", "benchmarks/", ".venv", "Makefile", ".ci/")
 
 
@@ -77,7 +77,7 @@ def check_docs(checkout, install_path):
 def check_ee(checkout, introspect, context):
     with open(introspect) as handle:
         found = yaml.safe_load(handle) or {}
-    for kind, path in (("python", "meta/ee-requirements.txt"), ("system", "meta/ee-bindep.txt")):
+    for kind, path in (("python", "requirements.txt"), ("system", "meta/ee-bindep.txt")):
         with open(os.path.join(checkout, path)) as handle:
             wanted = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
         got = [line.split("  # from collection ")[0] for line in found.get(kind, [])
