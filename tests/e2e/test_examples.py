@@ -33,6 +33,7 @@ from conftest import (
     SNAP_KEY,
     SNAP_URL_TOKEN,
 )
+from test_backup_encrypt import make_keys
 from test_datacenter import make_backup_zip
 
 EXAMPLE_SITE = "https://example.atlassian.net"
@@ -41,10 +42,14 @@ EXAMPLE_OTHER_SITE = ("https://example-restore.atlassian.net", "/sites/example-r
 # Data Center examples: the server, with its context path, and a staging server (the same emulator).
 EXAMPLE_DC_SITES = ("https://wiki.example.com/confluence", "https://wiki-staging.example.com/confluence")
 EXAMPLE_BACKUPS = "/srv/backups"
+# Where the encryption examples keep keys: the recipients' public keys on the backup host, a private key brought for a
+# restore; each becomes a folder beside the temporary backup folder, filled by prepare_examples.
+EXAMPLE_KEY_FOLDERS = {"/etc/atlassian-backup": "etc-atlassian-backup", "/media/restore-key": "restore-key"}
 # Vault variables of the examples -> the environment variable that holds the canary secret.
 VAULT_VARIABLES = {"vault_confluence_api_token": "ATLASSIAN_API_TOKEN", "vault_confluence_pat": "EXAMPLE_DC_PAT",
                    "vault_confluence_password": "EXAMPLE_DC_PASSWORD", "vault_jdoe_password": "EXAMPLE_DC_USER_PASSWORD",
-                   "vault_snapshots_backup_url": "SNAPSHOTS_BACKUP_URL", "vault_snapshots_api_key": "SNAPSHOTS_API_KEY"}
+                   "vault_snapshots_backup_url": "SNAPSHOTS_BACKUP_URL", "vault_snapshots_api_key": "SNAPSHOTS_API_KEY",
+                   "vault_backup_age_identity": "EXAMPLE_AGE_IDENTITY"}
 # Backups the restore examples name, made before they run (kind of backup for each).
 EXAMPLE_SRC = {"confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip": ("all", None),
                "confluence-dc/confluence-wiki.example.com-space-DOC-20261122T020304Z.zip": ("space", "DOC")}
@@ -57,6 +62,8 @@ def substitute(text, emulator_url, backups):
     """Point an example at the emulator and a temporary backup folder; nothing else changes."""
     text = text.replace(EXAMPLE_OTHER_SITE[0], emulator_url + EXAMPLE_OTHER_SITE[1])
     text = text.replace(EXAMPLE_SITE, emulator_url).replace(EXAMPLE_BACKUPS, backups)
+    for folder, name in EXAMPLE_KEY_FOLDERS.items():
+        text = text.replace(folder, os.path.join(os.path.dirname(backups), name))
     for site in EXAMPLE_DC_SITES:
         text = text.replace(site, emulator_url + DC_CONTEXT)
     return text
@@ -75,8 +82,9 @@ def examples_playbook(module, emulator_url, backups):
     }]
 
 
-def run_plays(plays, emulator, tmp_path):
-    """ansible-playbook on ``plays`` with the canary secrets in the environment; the completed process."""
+def run_plays(plays, emulator, tmp_path, secrets=None):
+    """ansible-playbook on ``plays`` with the canary secrets in the environment, and ``secrets`` (a dict of more
+    environment variables, none of whose values may be printed); the completed process."""
     playbook = tmp_path / "examples.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     inventory = tmp_path / "inventory.ini"
@@ -88,18 +96,33 @@ def run_plays(plays, emulator, tmp_path):
                ATLASSIAN_BACKUP_API_URL=emulator.url + ORG_API_PREFIX, EXAMPLE_DC_PAT=DC_PAT,
                EXAMPLE_DC_PASSWORD=DC_PASSWORD, EXAMPLE_DC_USER_PASSWORD=DC_USER_PASSWORD, SNAPSHOTS_API_KEY=SNAP_KEY,
                SNAPSHOTS_BACKUP_URL="%s/snapshots/api/backup/%s" % (emulator.url, SNAP_URL_TOKEN))
+    env.update(secrets or {})
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                            str(playbook)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "failed=0" in proc.stdout and "unreachable=0" in proc.stdout, proc.stdout[-4000:]
-    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD, SNAP_KEY, SNAP_URL_TOKEN):
+    for secret in (CANARY_TOKEN, DC_PAT, DC_PASSWORD, DC_USER_PASSWORD, SNAP_KEY, SNAP_URL_TOKEN) + tuple(
+            (secrets or {}).values()):
         assert secret not in proc.stdout
     return proc
 
 
 def prepare_examples(module, emulator, backups):
-    """What the examples refer to: backups on disk, a file in the restore folder, job 42, a CSV of spaces."""
+    """What the examples refer to: backups on disk, a file in the restore folder, job 42, a CSV of spaces, keys.
+
+    Returns the secrets the examples read from the environment (a dict), or None."""
+    if module in ("backup_encrypt", "backup_decrypt"):
+        # The recipients' public keys, and the private keys a restore brings (the age one from a vault variable).
+        parent = os.path.dirname(backups)
+        keys = make_keys(os.path.join(parent, EXAMPLE_KEY_FOLDERS["/etc/atlassian-backup"], "recipients"))
+        os.rename(keys["recipients"], os.path.join(parent, EXAMPLE_KEY_FOLDERS["/etc/atlassian-backup"],
+                                                   "recipients.txt"))
+        os.makedirs(os.path.join(parent, EXAMPLE_KEY_FOLDERS["/media/restore-key"]), mode=0o700)
+        os.rename(keys["ssh"], os.path.join(parent, EXAMPLE_KEY_FOLDERS["/media/restore-key"], "id_ed25519"))
+        for private in ("age", "stranger"):  # only public keys stay in the backup host's folder
+            os.unlink(keys[private])
+        return {"EXAMPLE_AGE_IDENTITY": keys["secrets"][0]}
     if module == "confluence_restore":
         for name, (export_type, space) in EXAMPLE_SRC.items():
             path = os.path.join(backups, name)
@@ -143,6 +166,6 @@ def test_examples_run_as_written(module, emulator, tmp_path):
                    org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
                    dc_job_polls=0, snapshots_task_polls=0)
     backups = str(tmp_path / "srv-backups")
-    prepare_examples(module, emulator, backups)
-    run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path)
+    secrets = prepare_examples(module, emulator, backups)
+    run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path, secrets)
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module
