@@ -33,7 +33,9 @@ description:
   - For O(keep_daily), O(keep_weekly), O(keep_monthly) and O(keep_yearly), the verified backups are walked newest
     first. The newest backup of each distinct period is kept until the count of that kind is reached. Periods
     are UTC days, ISO 8601 weeks (Monday to Sunday), months and years. Periods without a backup use up no slot.
-  - Every other verified backup is deleted. The zip goes first, then its C(.sha256) file, then its manifest. An
+  - Every other verified backup is deleted. The zip goes first, then its C(.sha256) file, then the encrypted copy
+    that M(atlassian_ops.backup.backup_encrypt) recorded in the manifest beside them (C(.zip.age) and its
+    C(.sha256)), then its manifest. An
     interrupted run therefore leaves at worst a manifest without its zip (reported in RV(unverified) next time),
     never a zip nobody accounts for.
   - At least one of O(keep_daily), O(keep_weekly), O(keep_monthly) and O(keep_yearly) must be above 0. The module
@@ -168,7 +170,7 @@ RETURN = r"""
 deleted:
   description:
     - The files deleted, in the order they were deleted. Backups go oldest first, and for each one the zip, its
-      C(.sha256) file and its manifest (last).
+      C(.sha256) file, its encrypted copy and that copy's C(.sha256) when they are beside it, and its manifest (last).
     - Empty in check mode.
   returned: always
   type: list

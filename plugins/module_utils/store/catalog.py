@@ -45,7 +45,7 @@ def target_label(site):
 class Backup(object):
     """One manifest and the files it accounts for."""
 
-    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series", "present", "size")
+    __slots__ = ("manifest_path", "zip_path", "sha_path", "time", "problem", "series", "present", "size", "encrypted")
 
     def __init__(self, folder, name, data, present=None):
         self.present = present
@@ -58,6 +58,7 @@ class Backup(object):
         self.series = series_of(data)
         size = data.get("size")
         self.size = size if isinstance(size, int) and not isinstance(size, bool) else None
+        self.encrypted = encrypted_copy(folder, data)
         if data.get("file") != base + ".zip":
             self.problem = "the manifest names %r, not %s.zip" % (data.get("file"), base)
         elif not self.series[0]:
@@ -76,13 +77,27 @@ class Backup(object):
         return mf.format_time(self.time)
 
     def files(self):
-        """What deleting this backup removes, in order: zip, .sha256 (each if present), manifest (always, last).
+        """What deleting this backup removes, in order: zip, .sha256, the encrypted copy the manifest records beside
+        them and its .sha256 (backup_encrypt; each if present), manifest (always, last).
 
         For a copy (``present``), the manifest read from the folder is the copy's own, listed or not.
         """
+        paths = (self.zip_path, self.sha_path) + self.encrypted
         if self.present is not None:
-            return [p for p in (self.zip_path, self.sha_path) if os.path.basename(p) in self.present] + [self.manifest_path]
-        return [p for p in (self.zip_path, self.sha_path) if os.path.lexists(p)] + [self.manifest_path]
+            return [p for p in paths if os.path.basename(p) in self.present] + [self.manifest_path]
+        return [p for p in paths if os.path.lexists(p)] + [self.manifest_path]
+
+
+def encrypted_copy(folder, data):
+    """The encrypted copy (``<name>.zip.age``) and its .sha256 that a manifest's ``encryption`` section records in
+    the manifest's own folder; () when there is none. A copy written to another folder (backup_encrypt's ``dest``)
+    is not this folder's to delete."""
+    record = data.get("encryption")
+    name = record.get("object") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+        return ()
+    path = os.path.join(folder, name)
+    return (path, path + ".sha256")
 
 
 def series_of(data):
