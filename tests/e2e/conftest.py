@@ -120,12 +120,19 @@ def run_playbook(emulator, tmp_path):
     """Run a playbook of tests/e2e/playbooks against the emulator; return rc, the module result, the output."""
     runs = []
 
-    def prepare(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, diff=False, **extra_vars):
+    def prepare(name="backup.yml", check=False, verbosity=0, env=None, token=CANARY_TOKEN, diff=False, inventory=None,
+                **extra_vars):
+        """``inventory``: a dict in the YAML inventory's shape (written as JSON) instead of localhost alone."""
         result_file = str(tmp_path / ("result-%d.json" % len(runs)))
         extra = {"result_file": result_file}
         extra.update(extra_vars)
-        inventory = tmp_path / "inventory.ini"
-        inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+        if inventory is not None:
+            given = inventory
+            inventory = tmp_path / "inventory.json"
+            inventory.write_text(json.dumps(given))
+        else:
+            inventory = tmp_path / "inventory.ini"
+            inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra)]
         if check:
