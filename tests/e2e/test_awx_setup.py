@@ -14,6 +14,8 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+
+import pytest
 import sys
 
 from conftest import COLLECTION, COLLECTIONS_ROOT
@@ -153,7 +155,25 @@ def test_awx_setup_creates_everything_and_a_second_run_writes_nothing(tmp_path):
 
 
 def test_a_wrong_confirmation_stops_the_restore_drill(tmp_path):
-    proc = run([os.path.join(PLAYBOOK_DIR, "awx_restore_drill.yml"), "-e",
-                '{"atlassian_confirmation_expected": "RESTORE", "atlassian_confirmation": "yes"}'], tmp_path)
+    # As in AWX, the drill's play targets another host (the first backup host) than the confirmation's localhost:
+    # the drill must not start there either.
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"backup1": {"ansible_connection": "local"}}}}))
+    proc = run([os.path.join(PLAYBOOK_DIR, "awx_restore_drill.yml"), "-i", str(inventory), "-e",
+                '{"atlassian_confirmation_expected": "RESTORE", "atlassian_confirmation": "yes",'
+                ' "restore_drill_hosts": "backup1"}'], tmp_path)
     assert proc.returncode != 0 and "Not confirmed: type RESTORE exactly" in proc.stdout, proc.stdout
-    assert "Restore drill" not in proc.stdout.split("Not confirmed")[1], proc.stdout
+    after = proc.stdout.split("Not confirmed")[1]
+    assert "PLAY [Restore drill]" not in after and "backup1" not in after, proc.stdout
+
+
+@pytest.mark.parametrize("hosts, group", [
+    ([{"name": "wiki", "variables": {"ansible_connection": "local"}}], {}),
+    (["backup1.example.com"], {"ansible_connection": "local"}),
+    (["localhost"], {}),
+])
+def test_a_backup_host_inside_the_job_container_is_refused(tmp_path, hosts, group):
+    proc = run([os.path.join(PLAYBOOK_DIR, "awx_setup.yml"), "-e", json.dumps(
+        dict(SETUP_VARS, atlassian_awx_backup_hosts=hosts, atlassian_awx_group_variables=group))], tmp_path,
+        CONTROLLER_HOST="http://127.0.0.1:9")  # nothing listens: the refusal comes before any call
+    assert proc.returncode != 0 and "thrown away when the job ends" in proc.stdout, proc.stdout

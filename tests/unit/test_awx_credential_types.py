@@ -38,9 +38,14 @@ NOT_INJECTED = {
     "AWS_SHARED_CREDENTIALS_FILE": "boto3 configuration",
     # Not a secret: the site's cloud id, the playbook variable atlassian_cloud_id (an extra variable in AWX).
     "ATLASSIAN_CLOUD_ID": "org_backup.yml's atlassian_cloud_id",
+    # Also AWX's Amazon Web Services type (the older name of the session token), read by the role's S3 copy.
+    "AWS_SECURITY_TOKEN": "AWX's Amazon Web Services type",
+    # A private key that decrypts backups (backup_decrypt): given to a restore run only, by the people allowed to
+    # restore, never stored in AWX for the nightly job (docs/encryption.md).
+    "ATLASSIAN_BACKUP_AGE_IDENTITY": "a restore-time private key, never a stored credential",
 }
-# The role site_migration reads these first and then falls back on the modules' own variable (its tasks pass the
-# value with default(omit, true), so the module's env fallback applies): the credential type that sets the
+# The role site_migration reads these first and then the modules' own variable, both where ansible-playbook runs
+# (roles/site_migration/vars/main.yml), and passes the value to the modules: the credential type that sets the
 # fallback serves the source, the organization and Snapshots. Only the destination needs a type of its own.
 MIGRATION_FALLBACK = {
     "SITE_MIGRATION_SOURCE_URL": "ATLASSIAN_URL", "SITE_MIGRATION_SOURCE_USERNAME": "ATLASSIAN_USERNAME",
