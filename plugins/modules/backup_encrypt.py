@@ -294,6 +294,10 @@ ARGUMENT_SPEC = dict(
 
 
 def prepare(module, params):
+    # A private key given as a recipient by mistake is refused (age.parse_recipients); it must not be echoed in the
+    # result's invocation or -vvv output either.
+    for entry in params.get("recipients") or []:
+        module.no_log_values.update(age.private_strings(entry))
     if not age.HAS_PYRAGE:
         module.fail_json(msg=missing_required_lib("pyrage"), exception=age.PYRAGE_IMPORT_ERROR)
     check_dest(module, params.get("dest") or os.path.dirname(params["path"]) or ".")

@@ -90,7 +90,7 @@ def test_encrypt_to_two_recipients_and_decrypt_with_each(emulator, run_playbook,
     lookups = ["{{ lookup('ansible.builtin.file', '%s') }}" % p for p in both]
     names = ("check", "encrypted", "again", "check_again", "with_ssh", "with_age", "with_string", "from_env",
              "ssh_again", "wrong", "decrypt_check", "manifest_before", "after_check", "manifest_after",
-             "after_decrypt_check")
+             "after_decrypt_check", "mistaken")
     tasks = [
         stat("manifest_before", manifest),
         encrypt("check", lookups, check_mode=True),
@@ -108,6 +108,8 @@ def test_encrypt_to_two_recipients_and_decrypt_with_each(emulator, run_playbook,
         decrypt("wrong", "wrong.zip", identity_file=keys["stranger"]),
         dict(decrypt("decrypt_check", "check.zip", identity_file=keys["age"]), check_mode=True),
         stat("after_decrypt_check", restore + "/check.zip"),
+        # A private key given where a public key belongs: refused, and never echoed (invocation, -v output).
+        encrypt("mistaken", [lookups[1], "{{ lookup('ansible.builtin.file', '%s') }}" % keys["ssh"]]),
         {"name": "Save the results", "save_result": {
             "content": "{{ {%s} | to_nice_json }}" % ", ".join("'%s': %s" % (n, n) for n in names),
             "dest": "{{ result_file }}"}, "check_mode": False},
@@ -117,17 +119,17 @@ def test_encrypt_to_two_recipients_and_decrypt_with_each(emulator, run_playbook,
                                      "vars": {"zip": path}, "tasks": tasks}]))
     with open(keys["age"]) as handle:
         env_identity = handle.read()
-    run = run_playbook(name=str(playbook), module=None, verbosity=1,
+    run = run_playbook(name=str(playbook), module=None, verbosity=3,
                        env={"ATLASSIAN_BACKUP_AGE_IDENTITY": env_identity})
     assert run.rc == 0 and run.result, run
     r = run.result
 
-    # The private keys are nowhere in the output (-v shows every result and its arguments) or the results.
+    # The private keys are nowhere in the output (-vvv shows every result with its invocation) or the results.
     for secret in keys["secrets"]:
         assert secret not in run.output and secret not in json.dumps(r), "a private key leaked"
 
     for name in names:
-        module = "backup_encrypt" if name in ("check", "encrypted", "again", "check_again") else "backup_decrypt"
+        module = "backup_encrypt" if name in ("check", "encrypted", "again", "check_again", "mistaken") else "backup_decrypt"
         if "stat" in r[name] or name.startswith(("manifest_", "after_")):
             continue
         assert not moduledocs.undocumented_keys(module, r[name]), (name, r[name])
@@ -166,3 +168,4 @@ def test_encrypt_to_two_recipients_and_decrypt_with_each(emulator, run_playbook,
     assert r["decrypt_check"]["changed"] is True and r["decrypt_check"]["sha256"] == plain_digest
     assert r["after_decrypt_check"]["stat"]["exists"] is False
     assert sorted(os.listdir(restore)) == ["age.zip", "env.zip", "ssh.zip", "string.zip"]
+    assert r["mistaken"]["failed"] is True and "private key" in r["mistaken"]["msg"], r["mistaken"]

@@ -241,6 +241,14 @@ def secret_strings(data):
     return found
 
 
+def private_strings(text):
+    """The strings to hide of a text given where a public key belongs (a recipients entry) when it holds a private
+    key (:func:`secret_strings`); [] when it holds none."""
+    if not isinstance(text, str) or not any(_looks_private(line.strip()) for line in text.splitlines()):
+        return []
+    return secret_strings(text)
+
+
 def parse_identities(data, source):
     """The pyrage identities of an age identity file's text or an SSH private key (bytes or text). ``source`` names
     where it came from (``identity_file /path`` or ``identity``). Raises :class:`IdentityError`, never quoting it."""

@@ -58,7 +58,7 @@ class Backup(object):
         self.series = series_of(data)
         size = data.get("size")
         self.size = size if isinstance(size, int) and not isinstance(size, bool) else None
-        self.encrypted = encrypted_copy(folder, data)
+        self.encrypted = encrypted_copy(self.zip_path, data)
         if data.get("file") != base + ".zip":
             self.problem = "the manifest names %r, not %s.zip" % (data.get("file"), base)
         elif not self.series[0]:
@@ -88,15 +88,15 @@ class Backup(object):
         return [p for p in paths if os.path.lexists(p)] + [self.manifest_path]
 
 
-def encrypted_copy(folder, data):
-    """The encrypted copy (``<name>.zip.age``) and its .sha256 that a manifest's ``encryption`` section records in
-    the manifest's own folder; () when there is none. A copy written to another folder (backup_encrypt's ``dest``)
-    is not this folder's to delete."""
+def encrypted_copy(zip_path, data):
+    """The encrypted copy beside ``zip_path`` (``<name>.zip.age``, as backup_encrypt names it) and its .sha256 when
+    the manifest's ``encryption`` section records it; () otherwise. Only that name counts: a damaged or edited
+    manifest must never make another backup's file this backup's. A copy written to another folder
+    (backup_encrypt's ``dest``) is not beside the zip, so nothing is deleted there."""
     record = data.get("encryption")
-    name = record.get("object") if isinstance(record, dict) else None
-    if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+    path = zip_path + ".age"
+    if not isinstance(record, dict) or record.get("object") != os.path.basename(path):
         return ()
-    path = os.path.join(folder, name)
     return (path, path + ".sha256")
 
 

@@ -53,7 +53,8 @@ def test_a_copy_listed_in_a_bucket_counts_only_the_objects_present(tmp_path):
     assert names(item.files())[-1] == BASE + ".json"
 
 
-@pytest.mark.parametrize("obj", ["../elsewhere.zip.age", "/tmp/other.zip.age", "", None, 7, "..", "sub/x.zip.age"])
+@pytest.mark.parametrize("obj", ["../elsewhere.zip.age", "/tmp/other.zip.age", "", None, 7, "..", "sub/x.zip.age",
+                                 BASE + ".json", "confluence-other-2026-11-30T02-00-00Z.zip.age", BASE + ".zip"])
 def test_an_object_outside_the_folder_is_never_deleted(tmp_path, obj):
     item = backup(tmp_path, {"format": "age", "object": obj})
     assert names(item.files()) == [BASE + ".zip", BASE + ".zip.sha256", BASE + ".json"]
