@@ -10,14 +10,16 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint changelog-lint units e2e molecule build release-check ee release bench chaos clean
+.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint docsite changelog-lint units e2e molecule build release-check ee release bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
-	@echo "make test   - sanity, lint, unit and integration tests (everything CI runs)"
-	@echo "make bench  - download and upload throughput against curl (and aria2c), peak memory, resume after a kill"
+	@echo "make test   - sanity, lint, docs and docsite, changelog, release and EE checks, molecule, unit and integration tests (everything CI runs)"
+	@echo "make bench  - download, upload, verify, prune and encryption figures, peak memory, resume after a kill, 50 targets at once"
 	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
-	@echo "make molecule - the role scheduled_backup's molecule scenario (converge, idempotence, verify)"
+	@echo "make molecule - the roles' molecule scenarios (converge, idempotence, verify)"
+	@echo "make docsite - the documentation site, into .build/docsite/build/html"
+	@echo "make release VERSION=x.y.z - version, changelog and tarball of a release; make ee - the EE build context"
 
 # The CI toolchain (make test). It holds everything the demo needs too, so a later make demo installs nothing.
 $(VENV)/.installed: tests/requirements.txt
@@ -92,7 +94,12 @@ lint: stage
 	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/ansible-lint --profile production --offline
 
 docs-lint: stage
-	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	cd $(STAGE) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck --check-extra-docs-refs .
+
+# The documentation site (docs/docsite/): antsibull-docs sphinx-init and the build.sh it writes (--fail-on-error,
+# sphinx-build -W --keep-going), with intersphinx offline. The site lands in .build/docsite/build/html.
+docsite: stage
+	PATH=$(BIN):$$PATH bash tests/tools/build_docsite.sh $(STAGE_ROOT)/docsite
 
 # The fragments, and CHANGELOG.rst as antsibull-changelog renders changelogs/changelog.yaml (release writes both).
 changelog-lint: stage
@@ -158,7 +165,7 @@ molecule: stage
 checks:
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule static-checks
 
-static-checks: sanity lint docs-lint changelog-lint release-check fidelity-venv
+static-checks: sanity lint docs-lint docsite changelog-lint release-check fidelity-venv
 
 test: checks
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \
@@ -169,6 +176,8 @@ bench: stage fidelity-venv
 	$(BIN)/python benchmarks/upload_bench.py $(UPLOAD_BENCH_ARGS)
 	$(BIN)/python benchmarks/verify_bench.py $(VERIFY_BENCH_ARGS)
 	$(BIN)/python benchmarks/prune_bench.py
+	$(BIN)/python benchmarks/encrypt_bench.py $(ENCRYPT_BENCH_ARGS)
+	$(BIN)/python benchmarks/scale_bench.py $(SCALE_BENCH_ARGS)
 
 CHAOS_RUNS ?= 200
 CHAOS_SEED ?= 1
