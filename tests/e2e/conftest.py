@@ -67,7 +67,8 @@ def Emulator(workdir, tls=False):
 # The longest files, started first: make test runs pytest -n 2 --dist worksteal, where a worker that runs out of
 # tests takes half of the other's queue, but not the test the other is running; one of these started last would
 # keep the run waiting on it with the other worker idle (test_demo alone takes two minutes).
-LONGEST_FIRST = ("test_demo.py", "test_scheduled_backup.py", "test_chaos.py", "test_scheduled_org.py")
+LONGEST_FIRST = ("test_demo.py", "test_scheduled_backup.py", "test_chaos.py", "test_scheduled_org.py", "test_getting_started.py",
+                 "test_awx_setup.py", "test_scheduled_hosts.py")
 
 
 def pytest_collection_modifyitems(items):
