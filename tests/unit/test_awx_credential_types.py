@@ -4,7 +4,7 @@
 """The AWX/AAP credential types of extensions/awx/credential_types/ (issue 22): AWX would take each of them, their
 injectors set exactly the environment variables the collection reads (a static scan of plugins/, roles/ and
 playbooks/), secrets are marked secret, and rendered the way AWX renders them they give the expected environment.
-tests/e2e/test_awx_credential_types.py runs a module against the emulator in each rendered environment."""
+tests/e2e/test_awx_credential_injectors.py runs a module against the emulator in each rendered environment."""
 
 from __future__ import absolute_import, division, print_function
 
