@@ -26,7 +26,8 @@ description:
   - A backup that is not verified is neither kept by a rule nor deleted. It is left alone and reported in
     RV(unverified). The same goes for a manifest with no backup time or one that names another file. Nothing
     that the module cannot account for is deleted. Zip files of the product with no manifest (a download still
-    running, or a file copied in by hand) and C(.part) files are left alone and reported in RV(unaccounted).
+    running, or a file copied in by hand), encrypted copies (C(.zip.age)) that no manifest records, and C(.part)
+    files are left alone and reported in RV(unaccounted).
   - What is kept is the union of these rules.
   - The newest verified backup of each series is always kept.
   - The O(keep_last) newest verified backups are kept.
@@ -241,7 +242,8 @@ unverified:
 unaccounted:
   description:
     - Files of the product (and of O(site), when given) that no manifest accounts for, left alone. These are zip
-      files without a manifest and C(.part) files of downloads that did not finish or are still running.
+      files without a manifest, encrypted copies whose manifest does not record them, and C(.part) files of
+      downloads or encryptions that did not finish or are still running.
   returned: always
   type: list
   elements: dict
@@ -253,7 +255,8 @@ unaccounted:
       type: str
       sample: /var/backups/confluence-example.atlassian.net-copy.zip
     reason:
-      description: V(no manifest) (none, or none of format 1) or V(partial download (.part)).
+      description: V(no manifest) (none, or none of format 1), V(encrypted copy its manifest does not record) or
+        V(partial download (.part)) (also a C(.zip.age.part) file).
       type: str
       sample: no manifest
 series:

@@ -27,6 +27,8 @@ import os
 import struct
 import traceback
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import PART_SUFFIX
+
 try:
     import pyrage
     from pyrage import ssh as _ssh
@@ -40,7 +42,6 @@ except ImportError:  # pragma: no cover - the modules fail with missing_required
 
 FORMAT = "age"
 SUFFIX = ".age"
-PART_SUFFIX = ".part"
 SSH_TYPES = ("ssh-ed25519", "ssh-rsa")
 # An identity file larger than this is not one (an age identity is 74 bytes, a 4096-bit SSH key about 3.4 KB).
 MAX_IDENTITY_BYTES = 64 * 1024

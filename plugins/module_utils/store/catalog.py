@@ -16,10 +16,11 @@ import errno
 import os
 import re
 
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto.age import SUFFIX as ENCRYPTED
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import site_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import PART_SUFFIX
 
-PART_SUFFIX = ".part"
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$")
 _PRODUCT = re.compile(r"^[a-z0-9_]+$")
 
@@ -94,7 +95,7 @@ def encrypted_copy(zip_path, data):
     manifest must never make another backup's file this backup's. A copy written to another folder
     (backup_encrypt's ``dest``) is not beside the zip, so nothing is deleted there."""
     record = data.get("encryption")
-    path = zip_path + ".age"
+    path = zip_path + ENCRYPTED
     if not isinstance(record, dict) or record.get("object") != os.path.basename(path):
         return ()
     return (path, path + ".sha256")
@@ -169,24 +170,31 @@ def scan(folder, product, label, objects=None):
     names = manifests
     prefix = product + "-"
     site_prefix = prefix + label + "-" if label else prefix
-    backups, accounted, zips, parts = [], set(), [], []
+    backups, accounted, zips, parts, copies = [], set(), [], [], []
     for name in names:
         if not name.startswith(prefix):
             continue
         if name.endswith(".zip"):
             zips.append(name)
-        elif name.endswith(".zip" + PART_SUFFIX):
+        elif name.endswith((".zip" + PART_SUFFIX, ".zip" + ENCRYPTED + PART_SUFFIX)):
             parts.append(name)
+        elif name.endswith(".zip" + ENCRYPTED):
+            copies.append(name)
         elif name.endswith(".json") and not name.endswith(".state.json"):
             data = mf.load(os.path.join(folder, name))
             if data is None or data.get("product", product) != product:
                 continue
-            accounted.add(name[:-len(".json")] + ".zip")
+            zip_name = name[:-len(".json")] + ".zip"
+            accounted.add(zip_name)
+            if encrypted_copy(zip_name, data):
+                accounted.add(zip_name + ENCRYPTED)
             if label and data.get("site_label") != label:
                 continue
             backups.append(Backup(folder, name, data, present))
     unaccounted = [dict(path=os.path.join(folder, n), reason="no manifest")
                    for n in zips if n not in accounted and n.startswith(site_prefix)]
+    unaccounted += [dict(path=os.path.join(folder, n), reason="encrypted copy its manifest does not record")
+                    for n in copies if n not in accounted and n.startswith(site_prefix)]
     unaccounted += [dict(path=os.path.join(folder, n), reason="partial download (.part)")
                     for n in parts if n.startswith(site_prefix)]
     unaccounted.sort(key=lambda entry: entry["path"])

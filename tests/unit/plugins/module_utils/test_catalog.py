@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import Backup
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import Backup, scan
 
 BASE = "confluence-example.atlassian.net-2026-12-01T02-00-00Z"
 
@@ -62,3 +62,16 @@ def test_an_object_outside_the_folder_is_never_deleted(tmp_path, obj):
 
 def test_without_encryption_nothing_changes(tmp_path):
     assert names(backup(tmp_path).files()) == [BASE + ".zip", BASE + ".zip.sha256", BASE + ".json"]
+
+
+def test_scan_reports_encrypted_files_no_manifest_accounts_for(tmp_path):
+    backup(tmp_path, {"format": "age", "object": BASE + ".zip.age"})
+    (tmp_path / (BASE + ".zip.age")).write_bytes(b"age")
+    other = "confluence-example.atlassian.net-2026-11-30T02-00-00Z"
+    (tmp_path / (other + ".zip.age")).write_bytes(b"age")  # its manifest is gone
+    (tmp_path / (other + ".zip.age.part")).write_bytes(b"ag")  # an encryption that did not finish
+    backups, unaccounted = scan(str(tmp_path), "confluence", "example.atlassian.net")
+    assert [item.problem for item in backups] == [None]
+    assert sorted((os.path.basename(e["path"]), e["reason"]) for e in unaccounted) == [
+        (other + ".zip.age", "encrypted copy its manifest does not record"),
+        (other + ".zip.age.part", "partial download (.part)")]
