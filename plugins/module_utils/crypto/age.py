@@ -27,7 +27,7 @@ import os
 import struct
 import traceback
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import PART_SUFFIX
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import PART_SUFFIX, _fsync_dir, _remove
 
 try:
     import pyrage
@@ -341,26 +341,6 @@ class _Writer(object):
             self.handle.flush()
 
 
-def _remove(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path or ".", os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _open_part(part):
     """A new ``.part`` file, mode 0600 (an older one is replaced; a symlink there is not followed)."""
     _remove(part)
@@ -404,7 +384,7 @@ def encrypt_file(src, dest, recipients, expected_sha256=None, expected_size=None
     except BaseException:
         _remove(part)
         raise
-    _fsync_dir(os.path.dirname(dest))
+    _fsync_dir(os.path.dirname(dest) or ".")
     return dict(plaintext_sha256=reader.digest.hexdigest(), plaintext_size=reader.size,
                 sha256=writer.digest.hexdigest(), size=writer.size)
 
@@ -452,6 +432,6 @@ def decrypt_file(src, dest, identities, expected_sha256=None, expected_size=None
             _remove(part)
         raise
     if dest is not None:
-        _fsync_dir(os.path.dirname(dest))
+        _fsync_dir(os.path.dirname(dest) or ".")
     return dict(sha256=writer.digest.hexdigest(), size=writer.size, ciphertext_sha256=reader.digest.hexdigest(),
                 ciphertext_size=reader.size)
