@@ -279,3 +279,35 @@ def all_text_under(path):
 @pytest.fixture
 def tmpdir_str():
     return tempfile.mkdtemp()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """Azurite's Blob service (Microsoft's Azure Storage emulator) on a free loopback port, from tests/tools/azurite.py:
+    a dict with ``endpoint``, ``connection_string``, ``account`` and ``key`` (Azurite's published development key, no
+    secret). It creates no container. ``make test`` and ``make e2e`` install Azurite (``make azurite``) and set
+    AZURITE_BIN; without it the tests fail, never skip."""
+    import shutil
+    import time
+    program = os.environ.get("AZURITE_BIN") or shutil.which("azurite-blob")
+    if not program or not os.access(program, os.X_OK):
+        pytest.fail("Azurite is not installed (AZURITE_BIN=%r): run make azurite, which installs it into "
+                    ".build/azurite, and set AZURITE_BIN to .build/azurite/node_modules/.bin/azurite-blob (make test "
+                    "and make e2e do both)." % (os.environ.get("AZURITE_BIN"),), pytrace=False)
+    work = tmp_path_factory.mktemp("azurite")
+    ready, log = str(work / "ready.json"), open(str(work / "azurite.log"), "wb")
+    proc = subprocess.Popen([sys.executable, os.path.join(COLLECTION, "tests", "tools", "azurite.py"),
+                             "--ready-file", ready, "--azurite", program], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            with open(log.name) as handle:
+                pytest.fail("Azurite did not start:\n%s" % handle.read(), pytrace=False)
+        time.sleep(0.05)
+    with open(ready) as handle:
+        info = json.load(handle)
+    yield info
+    proc.terminate()
+    proc.wait(30)
+    log.close()
