@@ -178,9 +178,9 @@ def test_missing_container(azurite):
 def test_refused_credentials(azurite, container):
     name, client = container
     wrong_key = base64.b64encode(b"w" * 64).decode("ascii")
+    wrong_string = azurite["connection_string"].replace(azurite["key"], wrong_key)
     stores = [AzureBlobStore(name, PREFIX, account_url=azurite["endpoint"], credential=wrong_key),
-              AzureBlobStore(name, PREFIX, connection_string=azurite["connection_string"].replace(azurite["key"],
-                                                                                                   wrong_key))]
+              AzureBlobStore(name, PREFIX, connection_string=wrong_string)]
     # A SAS that may only read: writing is refused, and the SAS is never quoted.
     sas = generate_container_sas(azurite["account"], name, account_key=azurite["key"],
                                  permission=ContainerSasPermissions(read=True),

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -28,12 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-
-try:
-    from urllib.error import HTTPError
-    from urllib.request import urlopen
-except ImportError:  # pragma: no cover - Python 2
-    from urllib2 import HTTPError, urlopen  # type: ignore
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented development key (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
@@ -56,15 +51,16 @@ def connection_string(endpoint):
     return "DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;" % (ACCOUNT, KEY, endpoint)
 
 
-def _answers(url):
+def _answers(port):
     """True when the Blob service answers HTTP (an unauthenticated request gets a 4xx: that is an answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        urlopen(url + "/?comp=list", timeout=5).close()  # nosec - loopback, http on purpose
-    except HTTPError:
-        return True
-    except OSError:
+        connection.request("GET", "/%s?comp=list" % ACCOUNT)
+        return connection.getresponse().status > 0
+    except (OSError, http.client.HTTPException):
         return False
-    return True
+    finally:
+        connection.close()
 
 
 def _write(path, text):
@@ -90,19 +86,19 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *dummy: stop.set())
     try:
-        output, url = [], None
+        output, url, port = [], None, None
         for line in iter(proc.stdout.readline, b""):
             output.append(line.decode("utf-8", "replace"))
             match = LISTENING.search(output[-1])
             if match:
-                url = match.group(1)
+                url, port = match.group(1), int(match.group(2))
                 break
         if url is None:
             sys.exit("Azurite stopped before it listened (exit %s):\n%s" % (proc.wait(), "".join(output)))
         # Keep reading its output so that it never blocks on a full pipe.
         threading.Thread(target=lambda: [None for dummy in iter(proc.stdout.readline, b"")], daemon=True).start()
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not _answers(url):
+        while not _answers(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 sys.exit("Azurite listened on %s but did not answer" % url)
             time.sleep(0.05)

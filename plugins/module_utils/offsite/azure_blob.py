@@ -32,8 +32,7 @@ except ImportError:  # pragma: no cover - Python 2
 
 try:
     from azure.core import MatchConditions
-    from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
-                                       ServiceRequestError, ServiceResponseError)
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
     from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings
     HAS_AZURE_BLOB = True
     AZURE_BLOB_IMPORT_ERROR = None
@@ -41,7 +40,6 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     class AzureError(Exception):  # type: ignore  # pylint: disable=missing-class-docstring
         pass
     ClientAuthenticationError = HttpResponseError = ResourceNotFoundError = AzureError
-    ServiceRequestError = ServiceResponseError = AzureError
     MatchConditions = BlobBlock = BlobServiceClient = ContentSettings = None
     HAS_AZURE_BLOB = False
     AZURE_BLOB_IMPORT_ERROR = traceback.format_exc()
