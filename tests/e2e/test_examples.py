@@ -34,6 +34,7 @@ from conftest import (
     SNAP_URL_TOKEN,
 )
 from test_backup_encrypt import make_keys
+from test_backup_verify import reseal
 from test_datacenter import make_backup_zip
 
 EXAMPLE_SITE = "https://example.atlassian.net"
@@ -129,6 +130,20 @@ def prepare_examples(module, emulator, backups):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             make_backup_zip(path, export_type=export_type, space_key=space)
         emulator.dc_restore_file(scope="SPACE", name="Confluence-space-export-DOC.zip", kind="space")
+        # The site backup's encrypted copy with its manifest, and the age identity a restore brings (issue 23).
+        from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.encryption import Encryption
+        import pyrage
+        site = os.path.join(backups, sorted(EXAMPLE_SRC)[0])
+        reseal(site, {"format": 1, "product": "confluence", "deployment": "datacenter", "scope": "site",
+                      "site_label": "wiki.example.com", "backup_time": "2026-11-22T02:03:04Z", "verified": "zip-crc"})
+        identity = pyrage.x25519.Identity.generate()
+        Encryption(dict(path=site, recipients=[str(identity.to_public())], check_mode=False), print).run()
+        keys = os.path.join(os.path.dirname(backups), EXAMPLE_KEY_FOLDERS["/media/restore-key"])
+        os.makedirs(keys, mode=0o700)
+        fd = os.open(os.path.join(keys, "age-identity.txt"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("%s\n" % identity)
+        return {"EXAMPLE_AGE_IDENTITY": str(identity)}
     if module == "snapshots_export":
         os.makedirs(backups, exist_ok=True)
         with open(os.path.join(backups, "snapshots-spaces.csv"), "w") as handle:
