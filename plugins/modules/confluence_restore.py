@@ -23,6 +23,14 @@ description:
   - Before uploading, O(src) is checked locally. It must be a zip file, of the kind O(scope) asks for when its
     C(exportDescriptor.properties) says (Confluence fails a restore whose file does not match the job). When a
     C(.sha256) file (or this collection's C(.json) manifest) lies beside it, its sha256 must match.
+  - O(src) may be an age-encrypted copy, C(<name>.zip.age), as M(atlassian_ops.backup.backup_encrypt) writes it,
+    with the backup's manifest C(<name>.json) beside it. It is decrypted with the private key given at run time
+    (O(identity_file) or O(identity)) into a private temporary folder (mode 0700) in O(decrypt_dir), through the
+    workflow of M(atlassian_ops.backup.backup_decrypt). The sha256 of the plaintext is compared with the one the manifest
+    records before anything is uploaded; the decrypted zip is then checked and uploaded like any O(src), and the
+    temporary folder is deleted when the task ends, whether it passed or failed. A wrong key, a damaged copy or a
+    mismatch fails the task before any request that writes, and leaves no plaintext behind. Only Data Center
+    restores upload a local file; a Cloud restore (M(atlassian_ops.backup.backup_restore)) has no local source.
   - A restore replaces data. A site restore replaces the whole site, so it requires O(confirm=true) and is refused
     before any request without it.
   - A restore of the same O(file_name) that is already queued or running is joined, not started again. O(src) is
@@ -45,6 +53,9 @@ attributes:
     details:
       - Checks O(src) locally, or O(file_name) in the server's restore folder, looks for a restore of it already
         running, and reports in RV(would_restore) what a real run would do. It uploads nothing and starts nothing.
+      - An encrypted O(src) (C(.age)) is decrypted in full, as in a real run, into the private temporary folder and
+        checked (its sha256 against the manifest, then the zip itself), then deleted. This proves the key can
+        restore the copy; it needs room for the plaintext in O(decrypt_dir) while the task runs.
   diff_mode:
     support: none
 options:
@@ -63,6 +74,30 @@ options:
   src:
     description:
       - A local backup zip, on the host that runs the module, to upload and restore.
+      - Or its age-encrypted copy C(<name>.zip.age), with its manifest C(<name>.json) beside it (copy both from
+        where they are kept, for example an off-site store). It needs O(identity_file) or O(identity).
+    type: path
+  identity_file:
+    description:
+      - For an encrypted O(src) (C(.age)), a file with the private key that decrypts it, on the host that runs the
+        module, read at run time and never copied; an age identity file (C(AGE-SECRET-KEY-1...) lines, as
+        C(age-keygen) writes it) or an OpenSSH private key (C(ssh-ed25519) or C(ssh-rsa)) without a passphrase.
+      - One of O(identity_file) and O(identity) is required when O(src) ends in C(.age), and unused otherwise. When
+        both are set (for example O(identity) from the environment), O(identity_file) is used, as in
+        M(atlassian_ops.backup.backup_decrypt).
+    type: path
+  identity:
+    description:
+      - For an encrypted O(src) (C(.age)), the private key itself as text (the content of an age identity file or
+        of an OpenSSH private key), for example from a vault. Never logged or returned.
+      - If not set, the value of the E(ATLASSIAN_BACKUP_AGE_IDENTITY) environment variable is used.
+    type: str
+  decrypt_dir:
+    description:
+      - For an encrypted O(src), the folder in which a private temporary folder (mode 0700) receives the decrypted
+        zip until the task ends. It needs room for the whole backup.
+      - By default the folder of O(src) (a backups folder is private, and holds the room the backup needs). Avoid a
+        C(tmpfs) such as C(/tmp) on many systems, which would hold the backup in memory.
     type: path
   skip_reindex:
     description:
@@ -80,12 +115,16 @@ notes:
   - Atlassian recommends restoring a site backup into the same Confluence version it came from; space backups can
     be restored into the same or a later version.
   - The account must be a Confluence system administrator.
+  - The decryption of an encrypted O(src) needs C(pyrage) >= 1.2 on the host that runs the module. The key is read
+    only for the decryption and is never copied, stored, logged or returned; the host that takes and encrypts the
+    backups needs only the public keys.
   - After the last byte of an upload Confluence stores and checks the file before it answers; the module waits for
     that answer for at least 10 minutes (or O(timeout), if longer).
 seealso:
   - module: atlassian_ops.backup.confluence_backup
   - module: atlassian_ops.backup.confluence_job_info
   - module: atlassian_ops.backup.confluence_job
+  - module: atlassian_ops.backup.backup_decrypt
 """
 
 EXAMPLES = r"""
@@ -115,6 +154,16 @@ EXAMPLES = r"""
     scope: space
     file_name: Confluence-space-export-DOC.zip
     skip_reindex: true
+
+- name: Restore from an encrypted copy fetched from the off-site store, with the key brought for this run only
+  atlassian_ops.backup.confluence_restore:
+    url: https://wiki-staging.example.com/confluence
+    personal_access_token: "{{ vault_confluence_pat }}"
+    scope: site
+    # Fetched with its manifest, confluence-wiki.example.com-20261122T020304Z.json, which lies beside it.
+    src: /srv/backups/confluence-dc/confluence-wiki.example.com-20261122T020304Z.zip.age
+    identity_file: /media/restore-key/age-identity.txt
+    confirm: true
 
 - name: Check the file and the server, change nothing
   atlassian_ops.backup.confluence_restore:
@@ -173,8 +222,18 @@ size:
   returned: when O(src) was given
   type: int
   sample: 2147483648
+decrypted:
+  description:
+    - Whether O(src) was an encrypted copy (C(.age)) decrypted for the restore; then RV(size), RV(sha256),
+      RV(export_type) and RV(uploaded_bytes) describe the decrypted zip, and RV(file_name) is its name.
+    - Also true in check mode, where it was decrypted to be checked, and then deleted.
+  returned: always
+  type: bool
+  sample: false
 sha256:
-  description: The sha256 of O(src), when it was compared with a C(.sha256) file or manifest beside it.
+  description:
+    - The sha256 of O(src), when it was compared with a C(.sha256) file or manifest beside it.
+    - For an encrypted O(src), the sha256 of the decrypted zip, equal to the one its manifest records.
   returned: when O(src) was given (null when nothing was there to compare with)
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -241,9 +300,15 @@ request_id:
   sample: 1a2b3c
 """
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import DataCenterRestore
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import age
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import (
+    DataCenterRestore,
+    decrypt_src,
+    is_encrypted,
+    remove_decrypted,
+)
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import (
@@ -257,11 +322,48 @@ ARGUMENT_SPEC = dict(
     src=dict(type="path"),
     skip_reindex=dict(type="bool", default=False),
     confirm=dict(type="bool", default=False),
+    identity_file=dict(type="path"),
+    identity=dict(type="str", no_log=True, fallback=(env_fallback, ["ATLASSIAN_BACKUP_AGE_IDENTITY"])),
+    decrypt_dir=dict(type="path"),
 )
+
+# The private folders this run decrypted into: removed when the module exits, whatever the outcome.
+_DECRYPTED = []
+
+
+def identities(module, params):
+    """The callable that reads the key of an encrypted src (only when the decryption starts)."""
+    def read():
+        if params.get("identity_file"):
+            data = age.read_identity_file(params["identity_file"])
+            module.no_log_values.update(age.secret_strings(data))
+            return age.parse_identities(data, "identity_file %s" % params["identity_file"])
+        return age.parse_identities(params["identity"], "identity")
+    return read
+
+
+def decrypt(module, params):
+    """Decrypt an encrypted src into a private temporary folder, checked against its manifest, before any request."""
+    if not age.HAS_PYRAGE:
+        module.fail_json(msg=missing_required_lib("pyrage"), exception=age.PYRAGE_IMPORT_ERROR, decrypted=False)
+    if params.get("identity"):
+        # Every line of the key is masked wherever Ansible prints this run's results.
+        module.no_log_values.update(age.secret_strings(params["identity"]))
+    if not params.get("identity_file") and not params.get("identity"):
+        module.fail_json(msg="src %s is encrypted (age): give the private key that decrypts it, identity_file (a "
+                             "file on the host that runs the task) or identity (or set "
+                             "ATLASSIAN_BACKUP_AGE_IDENTITY). Nothing was decrypted or uploaded." % params["src"],
+                         decrypted=False)
+    try:
+        path, info = decrypt_src(params["src"], identities(module, params), module.warn, _DECRYPTED.append,
+                                 parent=params.get("decrypt_dir"))
+    except TaskFailed as exc:
+        module.fail_json(msg=exc.msg, decrypted=False)
+    params.update(_decrypted=path, _decrypted_sha256=info["sha256"])
 
 
 def prepare(module, params):
-    """Every check that needs no request: confirm, the options, and src itself."""
+    """Every check that needs no request: confirm, the options, and src itself (decrypted first when encrypted)."""
     if params["scope"] == "site" and not params["confirm"]:
         module.fail_json(msg="A site restore replaces the whole Confluence site (every space, user and setting) with "
                              "the backup's. Set confirm: true to do it. Nothing was sent.")
@@ -270,11 +372,16 @@ def prepare(module, params):
                          params["file_name"])
     if params.get("src") and not HAS_TOOLBELT:
         module.fail_json(msg=missing_required_lib("requests-toolbelt"), exception=TOOLBELT_IMPORT_ERROR)
+    if is_encrypted(params.get("src")):
+        decrypt(module, params)
+    elif params.get("identity_file"):
+        module.warn("identity_file is not used: src %s is not encrypted (it does not end in .age)." % (
+            params.get("src") or "(none, file_name is restored)"))
     restore = DataCenterRestore(params, None, warn=module.warn)
     try:
         restore.check_local()
     except TaskFailed as exc:
-        module.fail_json(msg=exc.msg)
+        module.fail_json(msg=exc.msg, decrypted=restore.result["decrypted"])
     params["_local"] = dict((k, restore.result.get(k)) for k in ("size", "sha256", "export_type") if params.get("src"))
 
 
@@ -285,9 +392,14 @@ def run(module, params):
 
 
 def main():
-    run_module(ARGUMENT_SPEC, run, "restore Confluence", wait=True, prepare=prepare, datacenter=True,
-               supports_check_mode=True, required_one_of=[("file_name", "src")],
-               mutually_exclusive=[("file_name", "src")])
+    try:
+        run_module(ARGUMENT_SPEC, run, "restore Confluence", wait=True, prepare=prepare, datacenter=True,
+                   supports_check_mode=True, required_one_of=[("file_name", "src")],
+                   mutually_exclusive=[("file_name", "src")])
+    finally:
+        # exit_json and fail_json end the process with SystemExit: the decrypted backup goes with it.
+        for folder in _DECRYPTED:
+            remove_decrypted(folder)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Confluence Data Center restores: a backup from the server's restore folder, or a local zip uploaded as a stream.
 
-    check the file (locally, or in GET restore/files) -> join a running restore of it or start one -> wait
+    [decrypt an .age src into a private temporary folder, its sha256 checked against the manifest]
+    -> check the file (locally, or in GET restore/files) -> join a running restore of it or start one -> wait
 
 No Ansible imports. Nothing is written on the server before every check passed.
 """
@@ -14,12 +15,16 @@ __metaclass__ = type
 
 import os
 import re
+import shutil
+import tempfile
 import zipfile
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import api as dc
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import age
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.encryption import Decryption
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import Uploader
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
@@ -28,19 +33,23 @@ DESCRIPTOR = "exportDescriptor.properties"
 # exportType in a backup's descriptor -> the restore scope it fits.
 EXPORT_TYPES = {"all": "site", "site": "site", "space": "space"}
 MIB = 1024.0 * 1024.0
+# How backup_decrypt's messages end; a restore says what it did not do instead.
+_NOTHING_WRITTEN = " Nothing was written."
 
 
 def _human(size):
     return "%.1f GiB" % (size / MIB / 1024) if size >= MIB * 1024 else "%.1f MiB" % (size / MIB)
 
 
-def check_backup_file(path, scope, warn):
+def check_backup_file(path, scope, warn, shown=None):
     """Check a local backup before it is uploaded: a readable zip, the right kind, its sidecars matching.
 
+    ``shown``: what messages call the file (the ``.age`` src a decrypted ``path`` came from).
     Returns ``{"size", "sha256" (None without a sidecar to compare), "export_type"}``; raises TaskFailed.
     """
+    name = shown or path
     if not os.path.isfile(path):
-        raise TaskFailed("src %s is not a file; nothing was uploaded." % path)
+        raise TaskFailed("src %s is not a file; nothing was uploaded." % name)
     size = os.path.getsize(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -48,14 +57,14 @@ def check_backup_file(path, scope, warn):
             descriptor = archive.read(DESCRIPTOR).decode("utf-8", "replace") if DESCRIPTOR in names else None
     except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError) as exc:
         raise TaskFailed("src %s is not a zip file (%s), so it is not a Confluence backup; nothing was uploaded." % (
-            path, exc))
+            name, exc))
     except (IOError, OSError) as exc:
-        raise TaskFailed("src %s could not be read as a zip file (%s); nothing was uploaded." % (path, exc))
+        raise TaskFailed("src %s could not be read as a zip file (%s); nothing was uploaded." % (name, exc))
     if not names:
-        raise TaskFailed("src %s is an empty zip file; nothing was uploaded." % path)
+        raise TaskFailed("src %s is an empty zip file; nothing was uploaded." % name)
     export_type = None
     if descriptor is None:
-        warn("src %s has no %s at its top level; Confluence may refuse it as a backup." % (path, DESCRIPTOR))
+        warn("src %s has no %s at its top level; Confluence may refuse it as a backup." % (name, DESCRIPTOR))
     else:
         match = re.search(r"^\s*exportType\s*[=:]\s*(\S+)", descriptor, re.MULTILINE)
         export_type = match.group(1).strip().lower() if match else None
@@ -63,12 +72,10 @@ def check_backup_file(path, scope, warn):
         if fits is not None and fits != scope:
             raise TaskFailed("src %s is a %s backup (exportType=%s in %s) and scope is %s: Confluence fails a restore "
                              "whose file does not match the job. Use scope: %s, or another file; nothing was "
-                             "uploaded." % (path, fits, export_type, DESCRIPTOR, scope, fits))
+                             "uploaded." % (name, fits, export_type, DESCRIPTOR, scope, fits))
     manifest = _manifest(path)
     if manifest is not None and not mf.is_good(manifest):
-        raise TaskFailed("src %s failed its last verification (%s, recorded in %s); it cannot be trusted for a "
-                         "restore. Restore another backup, or verify this one again at that level if it was "
-                         "repaired; nothing was uploaded." % (path, mf.failure(manifest), mf.path_beside(path)))
+        raise _untrusted(path, manifest)
     expected = _sidecar_sha256(path, manifest)
     digest = None
     if expected is not None:
@@ -80,6 +87,62 @@ def check_backup_file(path, scope, warn):
         raise TaskFailed("src %s is %d bytes but its manifest %s says %s; nothing was uploaded." % (
             path, size, os.path.basename(mf.path_beside(path)), manifest.get("size")))
     return {"size": size, "sha256": digest, "export_type": export_type}
+
+
+def _untrusted(path, manifest, zip_path=None):
+    """The refusal of a backup (``path``, or the ``.age`` copy of ``zip_path``) whose last verification failed."""
+    return TaskFailed("src %s failed its last verification (%s, recorded in %s); it cannot be trusted for a "
+                      "restore. Restore another backup, or verify this one again at that level if it was "
+                      "repaired; nothing was uploaded." % (path, mf.failure(manifest), mf.path_beside(zip_path or path)))
+
+
+def is_encrypted(src):
+    """Whether ``src`` is an age file (``<name>.zip.age``, as backup_encrypt writes it), decrypted before the upload."""
+    return bool(src) and src.endswith(age.SUFFIX)
+
+
+def decrypt_src(src, identities, warn, keep, parent=None):
+    """Decrypt the age file ``src`` for its upload, before anything is sent; returns ``(zip path, decryption result)``.
+
+    The zip goes into a new private folder (mode 0700, made by ``tempfile.mkdtemp``) in ``parent`` (by default the
+    folder of ``src``), whose path is handed to ``keep`` as soon as it exists: the caller removes it
+    (:func:`remove_decrypted`) whatever happens next. backup_decrypt's workflow decrypts it as a stream and compares
+    the plaintext's sha256 (and size) with the manifest beside ``src`` before the file is renamed into place; on a
+    wrong key, a mismatch or a damaged file nothing is left in the folder. ``identities`` is a callable that reads
+    the key (only when the decryption starts). Raises TaskFailed; no message holds key material.
+    """
+    if not os.path.isfile(src):
+        raise TaskFailed("src %s is not a file; nothing was uploaded." % src)
+    stem = src[:-len(age.SUFFIX)]
+    manifest_path = mf.path_beside(stem)
+    if not os.path.isfile(manifest_path):
+        raise TaskFailed("src %s is encrypted, but its manifest %s is not beside it. Fetch the backup's .json with "
+                         "its .age file: it records the sha256 that the decrypted backup must have before it is "
+                         "restored. Nothing was decrypted or uploaded." % (src, manifest_path))
+    manifest = _manifest(stem)
+    if manifest is not None and not mf.is_good(manifest):
+        raise _untrusted(src, manifest, stem)
+    parent = parent or os.path.dirname(os.path.abspath(src))
+    try:
+        folder = tempfile.mkdtemp(prefix=".confluence_restore-", dir=parent)
+    except (IOError, OSError) as exc:
+        raise TaskFailed("Could not make a private folder in %s to decrypt src %s into (%s). Set decrypt_dir to a "
+                         "folder this user can write, with room for the backup. Nothing was decrypted or "
+                         "uploaded." % (parent, src, getattr(exc, "strerror", None) or exc))
+    keep(folder)
+    params = dict(path=src, dest=os.path.join(folder, os.path.basename(stem)), manifest=None, expected_sha256=None,
+                  check_mode=False)
+    try:
+        info = Decryption(params, warn).run(identities)
+    except TaskFailed as exc:
+        said = exc.msg[:-len(_NOTHING_WRITTEN)] if exc.msg.endswith(_NOTHING_WRITTEN) else exc.msg
+        raise TaskFailed("%s No decrypted data was kept, and nothing was uploaded." % said)
+    return params["dest"], info
+
+
+def remove_decrypted(folder):
+    """Remove a folder :func:`decrypt_src` made, with the decrypted backup in it (nothing when it is gone)."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sidecar_sha256(path, manifest):
@@ -116,9 +179,12 @@ class DataCenterRestore(object):
         self.log = log or (lambda msg: None)
         self.warn = warn or self.log
         self.api = dc.DataCenterApi(client, warn=self.warn)
+        # What is uploaded: src, or the zip an .age src was decrypted into (decrypt_src).
+        self.upload_path = params.get("_decrypted") or params.get("src")
         self.result = dict(changed=False, job_id=None, job=None, status=None, scope=params["scope"],
-                           file_name=params.get("file_name") or (os.path.basename(params["src"])
-                                                                 if params.get("src") else None))
+                           file_name=params.get("file_name") or (os.path.basename(self.upload_path)
+                                                                 if self.upload_path else None),
+                           decrypted=bool(params.get("_decrypted")))
         self.progress = []
 
     def _fail(self, msg, **fields):
@@ -132,8 +198,13 @@ class DataCenterRestore(object):
     def check_local(self):
         """The local checks of ``src`` (before any request)."""
         if self.p.get("src"):
-            info = check_backup_file(self.p["src"], self.p["scope"], self.warn)
+            decrypted = self.p.get("_decrypted")
+            info = check_backup_file(self.upload_path, self.p["scope"], self.warn,
+                                     shown="%s (decrypted)" % self.p["src"] if decrypted else None)
             self.result.update(size=info["size"], sha256=info["sha256"], export_type=info["export_type"])
+            if decrypted:
+                # Compared with the manifest's as it was decrypted.
+                self.result["sha256"] = self.p["_decrypted_sha256"]
 
     def run(self):
         p = self.p
@@ -151,7 +222,9 @@ class DataCenterRestore(object):
         if p["check_mode"]:
             self.result.update(changed=True, would_restore=True,
                                msg="Check mode: would %s the %s%s." % (
-                                   "upload %s (%s) and start" % (p["src"], _human(self.result["size"]))
+                                   "upload %s (%s%s) and start" % (
+                                       p["src"], "decrypted with the key given, " if self.result["decrypted"] else "",
+                                       _human(self.result["size"]))
                                    if p.get("src") else "start", what,
                                    " (it replaces the whole site)" if p["scope"] == "site" else ""))
             return self.result
@@ -194,14 +267,14 @@ class DataCenterRestore(object):
             self.log("upload of %s: %s" % (p["src"], line))
 
         uploader = Uploader(self.client, on_progress=on_progress)
-        response, info = uploader.upload(p["src"], self.api.upload_path(p["scope"]))
+        response, info = uploader.upload(self.upload_path, self.api.upload_path(p["scope"]))
         self.result.update(upload_progress=self.progress, upload_seconds=info["send_seconds"],
                            upload_bytes_per_second=info["bytes_per_second"], uploaded_bytes=total)
         raw = self.api.upload_answer(response, p["scope"])
         if raw is not None:
             return raw
         # The docs say only "200": find the restore job the upload queued, newest first.
-        name = os.path.basename(p["src"])
+        name = os.path.basename(self.upload_path)
         for candidate in self.api.jobs(scope=p["scope"], operation="RESTORE", limit=10):
             if dc.job_view(candidate).get("file_name") == name:
                 return candidate
