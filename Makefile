@@ -10,7 +10,7 @@ export PYTHONPATH := $(STAGE_ROOT):$(CURDIR)/tests/emulator
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOST_KEY_CHECKING := 0
 
-.PHONY: help venv demo-venv fidelity-venv stage demo-stage demo test checks static-checks sanity lint docs-lint docsite changelog-lint units e2e molecule build release-check ee release bench chaos clean
+.PHONY: help venv demo-venv fidelity-venv azurite stage demo-stage demo test checks static-checks sanity lint docs-lint docsite changelog-lint units e2e molecule build release-check ee release bench chaos clean
 
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
@@ -63,6 +63,19 @@ $(FIDELITY_VENV)/.installed:
 	touch $@
 
 fidelity-venv: $(FIDELITY_VENV)/.installed
+
+# Azurite, Microsoft's Azure Storage emulator (npm), for the Azure Blob tests (tests/tools/azurite.py finds it through
+# AZURITE_BIN). 3.35.0 is the last release that runs on node 20 (3.37 needs node 22).
+AZURITE_VERSION := 3.35.0
+AZURITE_DIR := $(CURDIR)/.build/azurite
+export AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+$(AZURITE_DIR)/.installed-$(AZURITE_VERSION):
+	@command -v npm >/dev/null || { echo "npm (node 20 or later) is needed to install Azurite, the Azure Blob emulator of the tests"; exit 1; }
+	rm -rf $(AZURITE_DIR) && mkdir -p $(AZURITE_DIR)
+	npm install --prefix $(AZURITE_DIR) azurite@$(AZURITE_VERSION) --no-audit --no-fund --loglevel=error
+	touch $@
+
+azurite: $(AZURITE_DIR)/.installed-$(AZURITE_VERSION)
 
 # ansible-test and ansible need the collection at ansible_collections/<ns>/<name> (a real copy).
 define STAGE_COPY
@@ -147,7 +160,7 @@ units: stage
 	cd $(STAGE_ROOT) && $(BIN)/python -m pytest -q -p no:cacheprovider ansible_collections/atlassian_ops/backup/tests/unit
 
 E2E_RUNS ?= 1
-e2e: stage fidelity-venv
+e2e: stage fidelity-venv azurite
 	@for i in $$(seq $(E2E_RUNS)); do \
 	  echo "== e2e run $$i of $(E2E_RUNS)"; \
 	  (cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist worksteal \
@@ -165,7 +178,7 @@ molecule: stage
 checks:
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule static-checks
 
-static-checks: sanity lint docs-lint docsite changelog-lint release-check fidelity-venv
+static-checks: sanity lint docs-lint docsite changelog-lint release-check fidelity-venv azurite
 
 test: checks
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \

@@ -370,12 +370,7 @@ def encrypt_file(src, dest, recipients, expected_sha256=None, expected_size=None
             reader = _Reader(source)
             with _open_part(part) as target:
                 writer = _Writer(target)
-                try:
-                    pyrage.encrypt_io(reader, writer, [r.obj for r in recipients])
-                except Exception as exc:  # pylint: disable=broad-except
-                    if reader.error is not None or writer.error is not None:
-                        raise reader.error or writer.error
-                    raise AgeError("age could not encrypt %s (%s)." % (src, exc))
+                _encrypt(reader, writer, recipients, src)
                 target.flush()
                 os.fsync(target.fileno())
         _check_plaintext(reader.digest.hexdigest(), reader.size, expected_sha256, expected_size,
@@ -387,6 +382,31 @@ def encrypt_file(src, dest, recipients, expected_sha256=None, expected_size=None
     _fsync_dir(os.path.dirname(dest) or ".")
     return dict(plaintext_sha256=reader.digest.hexdigest(), plaintext_size=reader.size,
                 sha256=writer.digest.hexdigest(), size=writer.size)
+
+
+def _encrypt(reader, writer, recipients, src):
+    try:
+        pyrage.encrypt_io(reader, writer, [r.obj for r in recipients])
+    except Exception as exc:  # pylint: disable=broad-except
+        errors = [e for e in (reader.error, getattr(writer, "error", None)) if e is not None]
+        if errors:
+            raise errors[0]
+        raise AgeError("age could not encrypt %s (%s)." % (src, exc))
+
+
+def encrypt_into(src, target, recipients, expected_sha256=None, expected_size=None):
+    """Encrypt ``src`` to ``recipients`` into ``target`` (any object with ``write``, such as an upload in progress).
+
+    The plaintext's sha256 and size are computed on the way and compared with ``expected_*`` once every byte is
+    written (raising :class:`DigestMismatch`, so that the caller does not commit ``target``). An error ``target``
+    raises is raised as itself. Returns ``plaintext_sha256`` and ``plaintext_size``.
+    """
+    _require_pyrage()
+    with open(src, "rb") as source:
+        reader = _Reader(source)
+        _encrypt(reader, target, recipients, src)
+    _check_plaintext(reader.digest.hexdigest(), reader.size, expected_sha256, expected_size, "The backup %s" % src)
+    return dict(plaintext_sha256=reader.digest.hexdigest(), plaintext_size=reader.size)
 
 
 def decrypt_file(src, dest, identities, expected_sha256=None, expected_size=None):

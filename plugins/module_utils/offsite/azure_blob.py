@@ -68,6 +68,7 @@ class AzureBlobStore(Store):
     """``azure://<account>/<container>/<prefix>``. ``prefix`` is empty or ends with ``/`` (one is added)."""
 
     kind = "azure_blob"
+    checksum_name = "Content-MD5"
 
     def __init__(self, container, prefix, connection_string=None, account_url=None, credential=None,
                  client_options=None):

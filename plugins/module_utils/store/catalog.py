@@ -69,9 +69,9 @@ class Backup(object):
         elif not mf.is_good(data):
             self.problem = "its last verification failed (%s)" % mf.failure(data)
         elif present is not None:
-            self.problem = check_names(self.zip_path, self.sha_path, present)
+            self.problem = check_names(self.zip_path, self.sha_path, present, self.encrypted)
         else:
-            self.problem = check_files(self.zip_path, self.sha_path, data)
+            self.problem = check_files(self.zip_path, self.sha_path, data, self.encrypted)
 
     @property
     def backup_time(self):
@@ -125,9 +125,20 @@ def series_of(data):
     return label, scope, tuple(sorted(set(str(key) for key in keys))), data.get("include_attachments") is not False
 
 
-def check_files(zip_path, sha_path, data):
-    """None when the zip has the manifest's size and the .sha256 file (if any) its sha256; else what is wrong."""
+def check_files(zip_path, sha_path, data, encrypted=()):
+    """None when the zip has the manifest's size and the .sha256 file (if any) its sha256; else what is wrong.
+
+    A backup kept only as its encrypted copy (the zip removed, ``<name>.zip.age`` recorded in the manifest's
+    ``encryption`` section) is checked the same way on that copy: its size and its .sha256 file against the record.
+    """
     size = data.get("size")
+    if encrypted and not os.path.lexists(zip_path) and os.path.lexists(encrypted[0]):
+        record = data.get("encryption") or {}
+        zip_path, sha_path = encrypted
+        size, data = record.get("size"), dict(sha256=record.get("sha256"))
+        what = "encrypted copy"
+    else:
+        what = "zip file"
     if not isinstance(size, int) or isinstance(size, bool):
         return "the manifest records no size"
     try:
@@ -135,9 +146,9 @@ def check_files(zip_path, sha_path, data):
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return "the zip file is missing"
-        return "the zip file cannot be read (%s)" % (exc.strerror or exc)
+        return "the %s cannot be read (%s)" % (what, exc.strerror or exc)
     if actual != size:
-        return "the zip file has %d bytes, the manifest records %d" % (actual, size)
+        return "the %s has %d bytes, the manifest records %d" % (what, actual, size)
     try:
         recorded = mf.read_sha256(sha_path)
     except mf.ManifestError:
@@ -149,8 +160,11 @@ def check_files(zip_path, sha_path, data):
     return None
 
 
-def check_names(zip_path, sha_path, present):
-    """For a copy elsewhere: None when the zip and its .sha256 file are both listed; else what is missing."""
+def check_names(zip_path, sha_path, present, encrypted=()):
+    """For a copy elsewhere: None when the zip and its .sha256 file are both listed, or the encrypted copy the
+    manifest records and its .sha256 (backup_offsite with encryption); else what is missing."""
+    if encrypted and os.path.basename(zip_path) not in present:
+        zip_path, sha_path = encrypted
     for path, what in ((zip_path, "zip"), (sha_path, ".sha256")):
         if os.path.basename(path) not in present:
             return "the copy holds no %s object" % what

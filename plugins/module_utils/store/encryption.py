@@ -40,6 +40,37 @@ def _problem(exc):
     return getattr(exc, "strerror", None) or str(exc)
 
 
+def verified_manifest(path, manifest_path, owner, verb):
+    """The manifest of the backup ``path``, with its sha256 in lower case; fails when there is none,
+    when it describes another file, when the backup's last verification failed, or when the ``.sha256`` file
+    disagrees with it (through ``owner.fail``, which raises). ``verb`` names what is refused (encrypt, copy)."""
+    try:
+        data = mf.read(manifest_path)
+    except mf.ManifestError as exc:
+        owner.fail("Cannot %s %s: its manifest %s." % (verb, path, exc))
+    if data is None:
+        owner.fail("Cannot %s %s: it has no manifest %s beside it. The collection %ss backups that its modules wrote "
+                   "(they leave the manifest last)." % (verb, path, manifest_path, verb))
+    named = data.get("file")
+    if named and named != os.path.basename(path):
+        owner.fail("The manifest %s describes %s, not %s." % (manifest_path, named, os.path.basename(path)))
+    if not isinstance(data.get("sha256"), str) or not _DIGEST.match(data["sha256"]):
+        owner.fail("Cannot %s %s: its manifest %s records no sha256 to check it against." % (
+            verb, path, manifest_path))
+    data["sha256"] = data["sha256"].lower()
+    if not mf.is_good(data):
+        owner.fail("Refused to %s %s: its last verification failed (%s). A copy of a bad backup is no backup; verify "
+                   "it again (backup_verify) or take a new one." % (verb, path, mf.failure(data)))
+    try:
+        sidecar = mf.read_sha256(mf.sha256_path(path))
+    except mf.ManifestError as exc:
+        owner.fail("Cannot %s %s: the .sha256 file beside it is unusable (%s)." % (verb, path, exc))
+    if sidecar is not None and sidecar != data["sha256"]:
+        owner.fail("Refused to %s %s: its .sha256 file says %s but its manifest %s says %s; run backup_verify to find "
+                   "out which is right." % (verb, path, sidecar, manifest_path, data["sha256"]))
+    return data
+
+
 class Encryption(object):
     """One run of backup_encrypt."""
 
@@ -117,33 +148,7 @@ class Encryption(object):
         return self.result
 
     def backup_manifest(self):
-        """The backup's manifest, with its sha256; fails when there is none, when it describes another file, when the
-        backup's last verification failed, or when the ``.sha256`` file disagrees with it."""
-        try:
-            data = mf.read(self.manifest_path)
-        except mf.ManifestError as exc:
-            self.fail("Cannot encrypt %s: its manifest %s." % (self.path, exc))
-        if data is None:
-            self.fail("Cannot encrypt %s: it has no manifest %s beside it. backup_encrypt encrypts backups that the "
-                      "collection's modules wrote (they leave the manifest last)." % (self.path, self.manifest_path))
-        named = data.get("file")
-        if named and named != os.path.basename(self.path):
-            self.fail("The manifest %s describes %s, not %s." % (self.manifest_path, named, os.path.basename(self.path)))
-        if not isinstance(data.get("sha256"), str) or not _DIGEST.match(data["sha256"]):
-            self.fail("Cannot encrypt %s: its manifest %s records no sha256 to check it against." % (
-                self.path, self.manifest_path))
-        data["sha256"] = data["sha256"].lower()
-        if not mf.is_good(data):
-            self.fail("Refused to encrypt %s: its last verification failed (%s). A copy of a bad backup is no backup; "
-                      "verify it again (backup_verify) or take a new one." % (self.path, mf.failure(data)))
-        try:
-            sidecar = mf.read_sha256(mf.sha256_path(self.path))
-        except mf.ManifestError as exc:
-            self.fail("Cannot encrypt %s: %s." % (self.path, exc))
-        if sidecar is not None and sidecar != data["sha256"]:
-            self.fail("Refused to encrypt %s: its .sha256 file says %s but its manifest %s says %s; run backup_verify "
-                      "to find out which is right." % (self.path, sidecar, self.manifest_path, data["sha256"]))
-        return data
+        return verified_manifest(self.path, self.manifest_path, self, "encrypt")
 
     def intact(self, recorded, data, wanted):
         """Whether the manifest records this encryption (same plaintext, same recipients, same object) and the

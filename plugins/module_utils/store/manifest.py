@@ -99,14 +99,20 @@ def read_sha256(path):
     """
     try:
         with open(path, "rb") as handle:
-            words = handle.read(4096).split()
+            raw = handle.read(4096)
     except (OSError, IOError) as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise ManifestError("%s cannot be read (%s)" % (path, exc.strerror or exc))
+    return parse_sha256(raw, path)
+
+
+def parse_sha256(raw, where):
+    """The digest the ``sha256sum``-format bytes ``raw`` record (read from ``where``, named in the error)."""
+    words = raw.split()
     digest = words[0].decode("ascii", "replace").lower() if words else ""
     if not _DIGEST.match(digest):
-        raise ManifestError("%s is not in sha256sum format (<64 hex digits>  <file name>)" % path)
+        raise ManifestError("%s is not in sha256sum format (<64 hex digits>  <file name>)" % where)
     return digest
 
 
