@@ -311,3 +311,34 @@ def azurite(tmp_path_factory):
     proc.terminate()
     proc.wait(30)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server on a free loopback port; waits for its ready file, not for a port."""
+    work = tmp_path_factory.mktemp("s3")
+    ready = str(work / "ready.json")
+    proc = subprocess.Popen([sys.executable, os.path.join(COLLECTION, "tests", "tools", "s3server.py"), "--ready-file", ready], stdout=subprocess.DEVNULL,
+                            stderr=open(str(work / "s3.log"), "w"))
+    import time
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready):
+        assert proc.poll() is None, "the S3 server stopped: %s" % (work / "s3.log").read_text()
+        assert time.monotonic() < deadline, "the S3 server did not get ready in 60 s"
+        time.sleep(0.05)
+    with open(ready) as handle:
+        endpoint = json.load(handle)["endpoint_url"]
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def s3(s3_server, tmp_path):
+    """A fresh bucket on the S3 server, and a client for it."""
+    import boto3
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1")
+    bucket = "backups-%s" % os.path.basename(str(tmp_path)).lower().replace("_", "-")[-40:].strip("-")
+    client.create_bucket(Bucket=bucket)
+    return dict(client=client, bucket=bucket, endpoint_url=s3_server)

@@ -174,13 +174,36 @@ def prepare_examples(module, emulator, backups):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
 
 
+def prepare_offsite(request, backups):
+    """backup_offsite's examples: a bucket on moto's S3 server and a container on Azurite, reached through the
+    variables a user sets (AWS_ENDPOINT_URL_S3 is boto3's own), and the recipients' public keys."""
+    import boto3
+    from azure.storage.blob import BlobServiceClient
+    endpoint = request.getfixturevalue("s3_server")
+    azurite = request.getfixturevalue("azurite")
+    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                 region_name="eu-central-1").create_bucket(
+        Bucket="example-atlassian-backups", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    container = BlobServiceClient.from_connection_string(azurite["connection_string"]).get_container_client(
+        "atlassian-backups")
+    if not container.exists():
+        container.create_container()
+    folder = os.path.join(os.path.dirname(backups), EXAMPLE_KEY_FOLDERS["/etc/atlassian-backup"])
+    keys = make_keys(folder)
+    for private in ("age", "stranger", "ssh"):  # only public keys stay on the backup host
+        os.unlink(keys[private])
+    return {"AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "example-secret",
+            "AZURE_STORAGE_CONNECTION_STRING": azurite["connection_string"]}
+
+
 @pytest.mark.parametrize("module", moduledocs.module_names())
-def test_examples_run_as_written(module, emulator, tmp_path):
+def test_examples_run_as_written(module, emulator, tmp_path, request):
     # A service that finishes its jobs at once, so examples with real poll intervals need not wait.
     emulator.reset(backup_seconds=0, queued_seconds=0, idle_polls_after_trigger=0,
                    org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
                    dc_job_polls=0, snapshots_task_polls=0)
     backups = str(tmp_path / "srv-backups")
-    secrets = prepare_examples(module, emulator, backups)
+    secrets = prepare_offsite(request, backups) if module == "backup_offsite" else prepare_examples(
+        module, emulator, backups)
     run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path, secrets)
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module

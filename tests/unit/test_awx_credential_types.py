@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 import awx_credential_types as act  # noqa: E402  pylint: disable=wrong-import-position
 
 TYPES = act.load(ROOT)
-EXPECTED = {"confluence_cloud", "confluence_datacenter", "organization", "snapshots", "site_migration_destination"}
+EXPECTED = {"confluence_cloud", "confluence_datacenter", "organization", "snapshots", "site_migration_destination",
+            "azure_blob_storage"}
 
 # Variables read somewhere that no credential type sets, each with the reason. A name listed here that nothing
 # reads any more fails too, so that this table stays true.
@@ -59,7 +60,7 @@ MIGRATION_FALLBACK = {
 SHARED = {"ATLASSIAN_URL": ["confluence_cloud", "confluence_datacenter"],
           "ATLASSIAN_USERNAME": ["confluence_cloud", "confluence_datacenter", "organization"],
           "ATLASSIAN_API_TOKEN": ["confluence_cloud", "confluence_datacenter", "organization"]}
-SECRET_IDS = {"api_token", "password", "personal_access_token", "api_key", "endpoint"}
+SECRET_IDS = {"api_token", "password", "personal_access_token", "api_key", "endpoint", "connection_string", "account_key"}
 
 
 def test_the_folder_holds_the_types():
@@ -129,6 +130,9 @@ SAMPLES = {
                                "ATLASSIAN_USERNAME": "", "ATLASSIAN_API_TOKEN": ""}),
     "snapshots": ({"endpoint": "https://snap.example.com/api/backup/x", "api_key": "k"},
                   {"SNAPSHOTS_BACKUP_URL": "https://snap.example.com/api/backup/x", "SNAPSHOTS_API_KEY": "k"}),
+    "azure_blob_storage": ({"connection_string": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k"},
+                           {"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k",
+                            "AZURE_STORAGE_KEY": ""}),
     "site_migration_destination": ({"url": "https://new.example.com", "personal_access_token": "pat"},
                                    {"SITE_MIGRATION_DESTINATION_URL": "https://new.example.com",
                                     "SITE_MIGRATION_DESTINATION_USERNAME": "",
