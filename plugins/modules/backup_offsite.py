@@ -45,6 +45,7 @@ description:
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
 extends_documentation_fragment:
+  - atlassian_ops.backup.offsite_store
   - atlassian_ops.backup.attributes
   - atlassian_ops.backup.attributes.action_group_local
 attributes:
@@ -65,78 +66,6 @@ options:
       - The local backup, a zip with its manifest C(<name>.json) beside it.
     type: path
     required: true
-  store:
-    description:
-      - The kind of store. Its connection is O(s3) or O(azure).
-    type: str
-    required: true
-    choices: [s3, azure_blob]
-  prefix:
-    description:
-      - The folder in the store, such as C(atlassian-backups/wiki). Objects go directly under it. Leading and
-        trailing slashes are ignored. Empty puts them at the top of the bucket or container.
-    type: str
-    default: ""
-  s3:
-    description:
-      - The S3 bucket and how to reach it, for O(store=s3).
-      - Credentials not given here come from boto3's usual chain (C(AWS_ACCESS_KEY_ID), C(AWS_SECRET_ACCESS_KEY),
-        C(AWS_SESSION_TOKEN), the shared files, an instance profile).
-    type: dict
-    suboptions:
-      bucket:
-        description: The bucket. It must exist; the module never creates one.
-        type: str
-        required: true
-      endpoint_url:
-        description: An S3-compatible endpoint, such as C(https://<account>.r2.cloudflarestorage.com),
-          C(https://s3.us-west-004.backblazeb2.com), C(https://storage.googleapis.com) or a MinIO server. AWS when
-          not given.
-        type: str
-      region:
-        description: The region.
-        type: str
-      access_key:
-        description: The access key.
-        type: str
-      secret_key:
-        description: The secret key.
-        type: str
-      session_token:
-        description: A session token, for temporary credentials.
-        type: str
-      validate_certs:
-        description: Verify the endpoint's TLS certificate.
-        type: bool
-        default: true
-      server_side_encryption:
-        description: Ask S3 to encrypt the objects at rest (SSE-S3, AES256). This is on top of O(encrypt_recipients),
-          which is what keeps the content from whoever can read the bucket.
-        type: bool
-        default: true
-  azure:
-    description:
-      - The Azure Blob container and how to reach it, for O(store=azure_blob). Give O(azure.connection_string), or
-        O(azure.account_url) with O(azure.credential).
-    type: dict
-    suboptions:
-      container:
-        description: The container. It must exist; the module never creates one.
-        type: str
-        required: true
-      connection_string:
-        description:
-          - The storage account's connection string. If not set, the environment variable
-            E(AZURE_STORAGE_CONNECTION_STRING) is used.
-        type: str
-      account_url:
-        description: The blob endpoint, such as C(https://<account>.blob.core.windows.net).
-        type: str
-      credential:
-        description:
-          - The account key or a SAS token for O(azure.account_url). If not set, the environment variable
-            E(AZURE_STORAGE_KEY) is used.
-        type: str
   encrypt_recipients:
     description:
       - Encrypt the copy with age to these recipients. Give age X25519 public keys (C(age1...)) or SSH public keys
@@ -315,34 +244,17 @@ msg:
     size and store checksum); retention deleted 4 objects and keeps 9 backups."
 """
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import age
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.copy import OffsiteCopy
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.stores import open_store
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.stores import STORE_SPEC, open_store
 
 KEEP = dict(type="int", default=0)
-ARGUMENT_SPEC = dict(
+ARGUMENT_SPEC = dict(STORE_SPEC)
+ARGUMENT_SPEC.update(
     path=dict(type="path", required=True),
-    store=dict(type="str", required=True, choices=["s3", "azure_blob"]),
-    prefix=dict(type="str", default=""),
-    s3=dict(type="dict", options=dict(
-        bucket=dict(type="str", required=True),
-        endpoint_url=dict(type="str"),
-        region=dict(type="str"),
-        access_key=dict(type="str", no_log=True),
-        secret_key=dict(type="str", no_log=True),
-        session_token=dict(type="str", no_log=True),
-        validate_certs=dict(type="bool", default=True),
-        server_side_encryption=dict(type="bool", default=True),
-    )),
-    azure=dict(type="dict", options=dict(
-        container=dict(type="str", required=True),
-        connection_string=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_STORAGE_CONNECTION_STRING"])),
-        account_url=dict(type="str"),
-        credential=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_STORAGE_KEY"])),
-    )),
     encrypt_recipients=dict(type="list", elements="str"),
     retention=dict(type="dict", options=dict(keep_daily=KEEP, keep_weekly=KEEP, keep_monthly=KEEP, keep_yearly=KEEP,
                                              keep_last=dict(type="int", default=1))),

@@ -174,16 +174,21 @@ def prepare_examples(module, emulator, backups):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
 
 
-def prepare_offsite(request, backups):
-    """backup_offsite's examples: a bucket on moto's S3 server and a container on Azurite, reached through the
-    variables a user sets (AWS_ENDPOINT_URL_S3 is boto3's own), and the recipients' public keys."""
+def prepare_offsite(module, request, backups):
+    """backup_offsite's and backup_fetch's examples: a bucket on moto's S3 server and a container on Azurite, reached
+    through the variables a user sets (AWS_ENDPOINT_URL_S3 is boto3's own), the recipients' public keys, and for
+    backup_fetch a copy in both stores."""
     import boto3
     from azure.storage.blob import BlobServiceClient
     endpoint = request.getfixturevalue("s3_server")
     azurite = request.getfixturevalue("azurite")
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                 region_name="eu-central-1").create_bucket(
-        Bucket="example-atlassian-backups", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    try:
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                     region_name="eu-central-1").create_bucket(
+            Bucket="example-atlassian-backups", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    except Exception as exc:  # pylint: disable=broad-except
+        if "BucketAlreadyOwnedByYou" not in str(exc):
+            raise
     container = BlobServiceClient.from_connection_string(azurite["connection_string"]).get_container_client(
         "atlassian-backups")
     if not container.exists():
@@ -192,6 +197,22 @@ def prepare_offsite(request, backups):
     keys = make_keys(folder)
     for private in ("age", "stranger", "ssh"):  # only public keys stay on the backup host
         os.unlink(keys[private])
+    if module == "backup_fetch":
+        # A copy as backup_offsite leaves it, in both stores; the restore folder the examples fetch into.
+        import hashlib
+        os.makedirs(os.path.join(backups, "restore"), exist_ok=True)
+        base = "confluence-wiki.example.com-20261203T020304Z"
+        payload = os.urandom(4096)
+        digest = hashlib.sha256(payload).hexdigest()
+        manifest = {"format": 1, "product": "confluence", "site_label": "wiki.example.com", "file": base + ".zip",
+                    "size": len(payload), "sha256": digest, "backup_time": "2026-12-03T02:03:04Z"}
+        objects = {base + ".zip": payload, base + ".zip.sha256": ("%s  %s.zip\n" % (digest, base)).encode(),
+                   base + ".json": json.dumps(manifest).encode()}
+        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="eu-central-1")
+        for name, data in objects.items():
+            s3.put_object(Bucket="example-atlassian-backups", Key="atlassian-backups/wiki/" + name, Body=data)
+            container.upload_blob("atlassian-backups/wiki/" + name, data, overwrite=True)
     return {"AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "example-secret",
             "AZURE_STORAGE_CONNECTION_STRING": azurite["connection_string"]}
 
@@ -203,7 +224,14 @@ def test_examples_run_as_written(module, emulator, tmp_path, request):
                    org_backup_seconds=0, org_export_seconds=0, org_import_seconds=0, org_restore_seconds=0,
                    dc_job_polls=0, snapshots_task_polls=0)
     backups = str(tmp_path / "srv-backups")
-    secrets = prepare_offsite(request, backups) if module == "backup_offsite" else prepare_examples(
-        module, emulator, backups)
+    if module in ("backup_offsite", "backup_fetch"):
+        secrets = prepare_offsite(module, request, backups)
+    else:
+        secrets = prepare_examples(module, emulator, backups)
     run_plays(examples_playbook(module, emulator.url, backups), emulator, tmp_path, secrets)
+    if module == "backup_fetch":  # it talks to the stores only: the copy is in the restore folder
+        fetched = os.listdir(os.path.join(backups, "restore"))
+        assert sorted(fetched) == sorted(["confluence-wiki.example.com-20261203T020304Z" + ext
+                                          for ext in (".zip", ".zip.sha256", ".json")]), fetched
+        return
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module

@@ -27,7 +27,12 @@ import os
 import struct
 import traceback
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import PART_SUFFIX, _fsync_dir, _remove
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
+    PART_SUFFIX,
+    _fsync_dir,
+    _remove,
+    open_new_part,
+)
 
 try:
     import pyrage
@@ -45,7 +50,6 @@ SUFFIX = ".age"
 SSH_TYPES = ("ssh-ed25519", "ssh-rsa")
 # An identity file larger than this is not one (an age identity is 74 bytes, a 4096-bit SSH key about 3.4 KB).
 MAX_IDENTITY_BYTES = 64 * 1024
-_FILE_MODE = 0o600
 
 
 class AgeError(Exception):
@@ -341,12 +345,6 @@ class _Writer(object):
             self.handle.flush()
 
 
-def _open_part(part):
-    """A new ``.part`` file, mode 0600 (an older one is replaced; a symlink there is not followed)."""
-    _remove(part)
-    return os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE), "wb")
-
-
 def _check_plaintext(digest, size, expected_sha256, expected_size, what):
     if expected_size is not None and size != expected_size:
         raise DigestMismatch("%s has %d bytes, but %d were expected." % (what, size, expected_size),
@@ -368,7 +366,7 @@ def encrypt_file(src, dest, recipients, expected_sha256=None, expected_size=None
     try:
         with open(src, "rb") as source:
             reader = _Reader(source)
-            with _open_part(part) as target:
+            with open_new_part(part) as target:
                 writer = _Writer(target)
                 _encrypt(reader, writer, recipients, src)
                 target.flush()
@@ -423,7 +421,7 @@ def decrypt_file(src, dest, identities, expected_sha256=None, expected_size=None
     try:
         with open(src, "rb") as source:
             reader = _Reader(source)
-            target = None if part is None else _open_part(part)
+            target = None if part is None else open_new_part(part)
             try:
                 writer = _Writer(target)
                 try:

@@ -11,9 +11,32 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite import azure_blob, s3
+
+
+# The options of the doc fragment offsite_store (backup_offsite, backup_fetch).
+STORE_SPEC = dict(
+    store=dict(type="str", required=True, choices=["s3", "azure_blob"]),
+    prefix=dict(type="str", default=""),
+    s3=dict(type="dict", options=dict(
+        bucket=dict(type="str", required=True),
+        endpoint_url=dict(type="str"),
+        region=dict(type="str"),
+        access_key=dict(type="str", no_log=True),
+        secret_key=dict(type="str", no_log=True),
+        session_token=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        server_side_encryption=dict(type="bool", default=True),
+    )),
+    azure=dict(type="dict", options=dict(
+        container=dict(type="str", required=True),
+        connection_string=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_STORAGE_CONNECTION_STRING"])),
+        account_url=dict(type="str"),
+        credential=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_STORAGE_KEY"])),
+    )),
+)
 
 
 def folder(prefix):

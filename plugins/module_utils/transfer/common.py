@@ -111,6 +111,13 @@ def _remove(*paths):
             pass
 
 
+def open_new_part(part, mode=0o600):
+    """A new ``.part`` file for writing (``mode``, 0600 by default); an older one is replaced, and a symlink there is
+    not followed."""
+    _remove(part)
+    return os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb")
+
+
 def _fsync_dir(path):
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -324,3 +324,40 @@ def test_a_backup_kept_only_as_its_encrypted_copy_counts_when_that_copy_matches_
     os.unlink(path + ".age")
     backups, dummy = scan(str(tmp_path), "confluence", SITE)
     assert backups[0].problem == "the zip file is missing"
+
+
+def fetch(store, dest, check_mode=False, **params):
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.fetch import OffsiteFetch
+    options = dict(dest=str(dest), name=None, product="confluence", site=None)
+    options.update(params)
+    return OffsiteFetch(options, store, print, check_mode=check_mode).run()
+
+
+def test_fetch_brings_back_the_newest_good_copy_checked_against_its_manifest(tmp_path):
+    source, dest = tmp_path / "source", tmp_path / "dest"
+    source.mkdir()
+    dest.mkdir()
+    recipient = str(identities()[0].to_public())
+    store = MemoryStore()
+    paths = [make_backup(source, when, size=2000) for when in ("20261120T020304Z", "20261121T020304Z")]
+    for path in paths:
+        copy(path, store, encrypt_recipients=[recipient])
+    assert fetch(store, dest, check_mode=True)["changed"] and os.listdir(str(dest)) == []
+    result = fetch(store, dest)
+    name = os.path.basename(paths[1]) + ".age"
+    assert result["path"] == str(dest / name) and result["encrypted"] and result["changed"]
+    with open(result["path"], "rb") as handle:
+        assert handle.read() == store.objects[name][0]
+    assert sorted(os.listdir(str(dest))) == sorted([name, name + ".sha256", os.path.basename(paths[1])[:-4] + ".json"])
+    assert not fetch(store, dest)["changed"], "already there"
+    older = fetch(store, dest, name=os.path.basename(paths[0]))
+    assert older["path"].endswith(os.path.basename(paths[0]) + ".age")
+    # A copy changed in the store is not kept.
+    data = bytearray(store.objects[name][0])
+    data[10] ^= 1
+    store.put(name, bytes(data))
+    os.unlink(result["path"])
+    with pytest.raises(TaskFailed) as failed:
+        fetch(store, dest)
+    assert "is not what its manifest records" in failed.value.msg
+    assert not os.path.exists(result["path"]) and not os.path.exists(result["path"] + ".part")
