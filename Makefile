@@ -31,24 +31,17 @@ $(VENV)/.installed: tests/requirements.txt
 
 venv: $(VENV)/.installed
 
-# What make demo needs (tests/requirements-demo.txt), quietly: a line on screen, the whole log in DEMO_LOG. The
-# role's amazon.aws comes from the `ansible` package's wheel, extracted alone into $(DEMO_COLLECTIONS) (Galaxy is
-# not reachable; the whole package is 470 MB of collections the demo does not use).
+# What make demo needs (tests/requirements-demo.txt), quietly: a line on screen, the whole log in DEMO_LOG.
 DEMO_LOG := $(VENV)/demo-install.log
-DEMO_COLLECTIONS := $(CURDIR)/$(VENV)/demo-collections
-DEMO_ANSIBLE := ansible>=12,<13
 $(VENV)/.demo-installed: tests/requirements-demo.txt
 	@if [ -f $(VENV)/.installed ] && [ $(VENV)/.installed -nt tests/requirements-demo.txt ]; then touch $@; exit 0; fi; \
 	  command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (ansible-core 2.19 on Python 3.11)"; exit 1; }; \
 	  echo "== Installing what the demo needs into $(VENV)/ (tests/requirements-demo.txt; the whole log: $(DEMO_LOG))"; \
 	  started=$$(date +%s); mkdir -p $(VENV); \
 	  { { [ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); } \
-	    && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -r tests/requirements-demo.txt \
-	    && rm -rf $(VENV)/demo-wheel && $(BIN)/pip download --no-deps --dest $(VENV)/demo-wheel '$(DEMO_ANSIBLE)' \
-	    && $(BIN)/python tests/tools/extract_collection.py $(VENV)/demo-wheel amazon.aws $(DEMO_COLLECTIONS) \
-	    && rm -rf $(VENV)/demo-wheel; } > $(DEMO_LOG) 2>&1 \
+	    && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -r tests/requirements-demo.txt; } > $(DEMO_LOG) 2>&1 \
 	    || { tail -n 30 $(DEMO_LOG); echo "The install failed (the lines above); the whole log is in $(DEMO_LOG)."; exit 1; }; \
-	  echo "   $$($(BIN)/pip list --format=freeze 2>/dev/null | wc -l) packages and amazon.aws in $$(( $$(date +%s) - started )) s"; \
+	  echo "   $$($(BIN)/pip list --format=freeze 2>/dev/null | wc -l) packages in $$(( $$(date +%s) - started )) s"; \
 	  touch $@
 
 demo-venv: $(VENV)/.demo-installed
@@ -95,7 +88,7 @@ demo-stage: demo-venv
 
 # DEMO_VERBOSE=1 shows the playbook runs in full; by default they go to demo-backups/demo.log.
 demo: demo-stage
-	@DEMO_COLLECTIONS=$(DEMO_COLLECTIONS) bash tests/tools/demo.sh
+	@bash tests/tools/demo.sh
 
 sanity: stage
 	@mkdir -p $(HOME)/.ansible/test/cache

@@ -4,17 +4,13 @@
 # the next one), so the site is the same on every run and a later `make demo` finds its backups and takes no new
 # ones. The S3 server (moto) keeps its objects in memory: each `make demo` uploads to a fresh bucket.
 # By default it prints a short account (each run's report and recap) and writes the playbook runs in full to
-# $dest/demo.log; DEMO_VERBOSE=1 prints them in full. DEMO_COLLECTIONS (set by make demo) is where make demo put the
-# role's amazon.aws collection when it installed only the demo's packages.
+# $dest/demo.log; DEMO_VERBOSE=1 prints them in full.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin="${DEMO_BIN:-$here/.venv/bin}"
 dest="${DEMO_DEST:-$here/demo-backups}"
 port="${DEMO_PORT:-8990}"
 verbose="${DEMO_VERBOSE:-}"
-if [ -n "${DEMO_COLLECTIONS:-}" ] && [ -d "$DEMO_COLLECTIONS/ansible_collections" ]; then
-  export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$DEMO_COLLECTIONS"
-fi
 work=$(mktemp -d)
 mkdir -p "$dest/metrics"
 log="$dest/demo.log"
