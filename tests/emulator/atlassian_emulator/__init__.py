@@ -17,6 +17,7 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     from atlassian_emulator.links import LinksApi
     from atlassian_emulator.obm import ObmApi
     from atlassian_emulator.org_backup import OrgBackupApi
+    from atlassian_emulator.rest_v2 import RestV2Api
     from atlassian_emulator.snapshots import SnapshotsApi
     emulator = Emulator(config, host=host, ssl_context=ssl_context)
     store_of(emulator)  # what each Confluence site holds: registered first, so the others see it reset
@@ -25,5 +26,6 @@ def build(config=None, host="127.0.0.1", ssl_context=None):
     emulator.apis.append(DataCenterApi(emulator))
     emulator.apis.append(SnapshotsApi(emulator))
     emulator.apis.append(ConfluenceRestApi(emulator))
+    emulator.apis.append(RestV2Api(emulator))
     emulator.apis.append(LinksApi(emulator))
     return emulator

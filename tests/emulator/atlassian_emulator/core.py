@@ -448,7 +448,9 @@ class Emulator(object):
 
     # ---------------------------------------------------------------- serving
     async def start(self, site_port=0, media_port=0):
-        site = web.Application(middlewares=[self.fault_middleware("site")], client_max_size=1024 * 1024)
+        # An API may add site middlewares after the fault injection (rest_v2: its request log and rate limits).
+        extra = [m for api in self.apis for m in (getattr(api, "site_middlewares", None) or list)()]
+        site = web.Application(middlewares=[self.fault_middleware("site")] + extra, client_max_size=1024 * 1024)
         media = web.Application(middlewares=[self.fault_middleware("media")])
         site.add_routes(self.control_routes())
         from atlassian_emulator.media import media_routes

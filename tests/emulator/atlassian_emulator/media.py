@@ -103,7 +103,7 @@ def media_routes(em):
         if rng == "bad":
             entry["status"] = 416
             return web.Response(status=416, headers={"Content-Range": "bytes */%d" % size})
-        headers = {"ETag": etag, "Content-Type": "application/zip",
+        headers = {"ETag": etag, "Content-Type": getattr(blob, "media_type", None) or "application/zip",
                    "Content-Disposition": 'attachment; filename="%s"' % request.query.get("name", "backup.zip")}
         if ranges:
             headers["Accept-Ranges"] = "bytes"
@@ -117,7 +117,11 @@ def media_routes(em):
         if send_length:
             headers["Content-Length"] = str(end - start)
         entry["status"] = status
-        path = await em.media_cache_path(blob)
+        # A blob with open() (rest_v2's attachments) is read as it is sent; the others are cached once on disk.
+        opener = getattr(blob, "open", None)
+        path = None if opener is not None else await em.media_cache_path(blob)
+        if opener is not None:
+            config = dict(config, media_sendfile=False)
         response = web.StreamResponse(status=status, headers=headers)
         if not send_length:
             response.enable_chunked_encoding()
@@ -130,7 +134,7 @@ def media_routes(em):
             held_at = min(end, start + int(hold.get("after_bytes", 0)))
             name = str(hold.get("name", "hold"))
             loop = asyncio.get_running_loop()
-            with open(path, "rb") as handle:
+            with (opener() if opener is not None else open(path, "rb")) as handle:
                 sent = await _send(request, response, handle, start, held_at, 0, 0, em, loop,
                                    use_sendfile=send_length and config.get("media_sendfile", True))
             entry["bytes_sent"] = sent
@@ -155,7 +159,7 @@ def media_routes(em):
         per_connection = float(config.get("media_rate_per_connection") or 0)
         total_rate = float(config.get("media_rate_total") or 0)
         loop = asyncio.get_running_loop()
-        with open(path, "rb") as handle:
+        with (opener() if opener is not None else open(path, "rb")) as handle:
             sent += await _send(request, response, handle, start, stop_at, per_connection, total_rate,
                                 em, loop, use_sendfile=send_length and config.get("media_sendfile", True))
         entry["bytes_sent"] = sent
