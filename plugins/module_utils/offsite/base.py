@@ -105,10 +105,14 @@ class Store(object):
         """Forget an unfinished upload, leaving no object."""
         raise NotImplementedError
 
-    def part_size_for(self, stat, default):
-        """The part size to compute :meth:`checksums` with for an existing object of :class:`Stat` ``stat``
-        (stores whose checksum does not depend on the parts return ``default``)."""
-        return default
+    def comparable(self, stat):
+        """Whether ``stat.checksum`` is one :meth:`checksums` can predict (else the object is read back whole)."""
+        return bool(stat.checksum)
+
+    def part_sizes_for(self, stat, default):
+        """The part sizes to try computing :meth:`checksums` with for an existing object of :class:`Stat` ``stat``,
+        most likely first (stores whose checksum does not depend on the parts return ``[default]``)."""
+        return [default]
 
     def checksums(self, parts, md5):
         """The checksums the service may report in :attr:`Stat.checksum` for content sent as ``parts`` (a list of

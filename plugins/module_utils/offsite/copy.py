@@ -46,6 +46,20 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.encryption import SECTION, verified_manifest
 
 KEEPS = ("keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_last")
+# The local manifest's record of each store's encrypted copy, by the object's address.
+OFFSITE = "offsite"
+# S3 takes at most 10,000 parts per object (Azure 50,000 blocks); age adds 16 bytes per 64 KiB and a header.
+MAX_PARTS = 10000
+MIB = 1024 * 1024
+
+
+def part_size_for(wanted, size):
+    """``wanted``, or the smallest whole number of MiB that sends ``size`` bytes (plus age's overhead) in at most
+    MAX_PARTS parts when ``wanted`` would need more."""
+    total = int((size or 0) * 1.001) + MIB
+    if wanted * (MAX_PARTS - 1) >= total:
+        return wanted
+    return -(-(-(-total // (MAX_PARTS - 1))) // MIB) * MIB
 
 
 def _now():
@@ -127,10 +141,15 @@ class OffsiteCopy(object):
             self.warn("The store's manifest %s is not JSON; it is replaced by the local one." % self.store.url(name))
             return None
 
-    def expected_section(self, data, remote):
-        """The encryption record of the object in the store: the store's manifest's, else the local one's."""
-        for source in (remote or {}, data):
-            section = source.get(SECTION)
+    def expected_section(self, data, remote, sidecar):
+        """The encryption record of the object in the store: the store's own manifest's, else the local manifest's
+        record of this store's copy (``offsite``), else the local encrypted file's (backup_encrypt's ``encryption``)
+        when the store's ``.sha256`` object says the store holds that same ciphertext. Never another store's."""
+        candidates = [(remote or {}).get(SECTION), ((data.get(OFFSITE) or {}).get(self.result["url"]))]
+        local = data.get(SECTION)
+        if isinstance(local, dict) and sidecar is not None and local.get("sha256") == sidecar:
+            candidates.append(local)
+        for section in candidates:
             if isinstance(section, dict) and section.get("object") == self.name:
                 return section
         return None
@@ -138,12 +157,14 @@ class OffsiteCopy(object):
     def check_existing(self, data, remote):
         """Compare the object already in the store with what it must be; returns its encryption section (or None)."""
         section = None
+        sidecar = _sidecar_digest(self.store.read(self.name + ".sha256"), self.store.url(self.name + ".sha256"))
         if self.result["encrypted"]:
-            section = self.expected_section(data, remote)
+            section = self.expected_section(data, remote, sidecar)
             if section is None or section.get("plaintext_sha256") != data["sha256"]:
                 self.fail("The store holds %s, but neither its manifest nor the local one %s records that encryption "
-                          "of this backup, so it cannot be checked. It was left as found; delete it to have the next "
-                          "run upload the backup again." % (self.result["url"], self.manifest_path))
+                          "of this backup, so it cannot be checked. It was left as found; delete it and its .sha256 "
+                          "object to have the next run upload the backup again." % (
+                              self.result["url"], self.manifest_path))
             wanted, recorded = self.result["recipients"], _recipients(section)
             if recorded != wanted:
                 self.warn("%s is encrypted to %s, not to the encrypt_recipients given (%s); it is kept as it is. "
@@ -157,33 +178,36 @@ class OffsiteCopy(object):
         if stat is None:
             self.fail("%s was listed but is gone; another run or person deletes in the same place. Run again." %
                       self.result["url"])
-        sidecar = _sidecar_digest(self.store.read(self.name + ".sha256"), self.store.url(self.name + ".sha256"))
         checksum_ok, how = self.same_content(stat, data, section)
         self.result.update(size=stat.size, sha256=digest, checksum=stat.checksum, read_back=how)
         if stat.size != size or (sidecar is not None and sidecar != digest) or not checksum_ok:
             self.fail("The copy %s is not the verified backup %s: size %s against %s, .sha256 object %s against %s, "
                       "content %s (%s). It changed after it was written, or the upload was damaged. It was left as "
-                      "found, for inspection; delete it to have the next run upload the backup again." % (
+                      "found, for inspection; delete it and its .sha256 object to have the next run upload the backup "
+                      "again." % (
                           self.result["url"], self.path, stat.size, size, sidecar or "(none)", digest,
                           "same" if checksum_ok else "differs", how))
         return section
 
     def same_content(self, stat, data, section):
         """(whether the object's content is the expected one, how that was found out)."""
-        if section is None:
-            local = file_digests(self.path, self.store.part_size_for(stat, self.p.get("part_size") or PART_SIZE))
-            if local.sha256.hexdigest() != data["sha256"]:
-                self.fail("The local backup %s no longer has the sha256 its manifest records; it changed since it was "
-                          "verified. Run backup_verify on it (which records the failure) and take a new backup." %
-                          self.path)
-            return stat.checksum in self.store.checksums(local.parts, local.md5.digest()), self.store.checksum_name
-        recorded = (section.get("checksums") or {}).get(self.store.kind)
-        if recorded:
+        comparable = self.store.comparable(stat)
+        if section is None and comparable:
+            for size in self.store.part_sizes_for(stat, self.p.get("part_size") or PART_SIZE):
+                local = file_digests(self.path, size)
+                if local.sha256.hexdigest() != data["sha256"]:
+                    self.fail("The local backup %s no longer has the sha256 its manifest records; it changed since it "
+                              "was verified. Run backup_verify on it (which records the failure) and take a new "
+                              "backup." % self.path)
+                if stat.checksum in self.store.checksums(local.parts, local.md5.digest()):
+                    return True, self.store.checksum_name
+            return False, self.store.checksum_name
+        recorded = (section.get("checksums") or {}).get(self.store.kind) if section else None
+        if recorded and comparable:
             return stat.checksum in recorded, self.store.checksum_name
-        digest = hashlib.sha256()
-        for chunk in self.store.chunks(self.name):
-            digest.update(chunk)
-        return digest.hexdigest() == section.get("sha256"), "sha256 of the whole object, read back"
+        # No checksum to compare (none recorded for this kind of store, or the store reports none, or one that is
+        # not an MD5 as some S3-compatible stores do): the whole object is read back and hashed.
+        return self.read_back_whole(section.get("sha256") if section else data["sha256"])
 
     # ------------------------------------------------------------------------------------------------ writes
     def upload(self, data):
@@ -194,7 +218,7 @@ class OffsiteCopy(object):
             return None
         local_age = self.local_ciphertext(data)
         writer = UploadWriter(self.store, self.name, metadata={"sha256": data["sha256"]},
-                              part_size=self.p.get("part_size") or PART_SIZE)
+                              part_size=part_size_for(self.p.get("part_size") or PART_SIZE, data.get("size")))
         expected = dict(sha256=local_age["sha256"], size=local_age["size"]) if local_age else \
             dict(sha256=data["sha256"], size=data.get("size"))
         try:
@@ -207,6 +231,10 @@ class OffsiteCopy(object):
             sent = writer.commit(before_commit=lambda summary: self.before_commit(summary, expected))
         except age.DigestMismatch as exc:
             writer.abort()
+            if local_age:
+                self.fail("Refused to copy %s: %s It is no longer the ciphertext its manifest records; encrypt the "
+                          "backup again (backup_encrypt with force: true). The upload was cancelled; nothing was left "
+                          "in the store." % (local_age["path"], exc.msg))
             self.fail("Refused to copy %s: %s It changed since it was verified; run backup_verify on it (which "
                       "records the failure) and take a new backup. The upload was cancelled; nothing was left in "
                       "the store." % (self.path, exc.msg))
@@ -223,7 +251,11 @@ class OffsiteCopy(object):
         self.result.update(size=sent["size"], sha256=sent["sha256"])
         stat = self.store.stat(self.name)
         self.result.update(checksum=stat.checksum if stat else None, read_back="size and %s" % self.store.checksum_name)
-        if stat is None or stat.size != sent["size"] or stat.checksum not in sent["checksums"]:
+        same = stat is not None and stat.checksum in sent["checksums"]
+        if stat is not None and not self.store.comparable(stat):
+            same, how = self.read_back_whole(sent["sha256"])
+            self.result["read_back"] = "size and " + how
+        if stat is None or stat.size != sent["size"] or not same:
             self.fail("The copy %s was uploaded, but reading it back gives %s where %d bytes with checksum %s were "
                       "sent. It was left for inspection; delete it to have the next run upload the backup again." % (
                           self.result["url"], "nothing" if stat is None else "%d bytes with checksum %s" % (
@@ -236,6 +268,12 @@ class OffsiteCopy(object):
             "encrypted_at": mf.format_time(self.now())}
         section["checksums"] = dict(section.get("checksums") or {}, **{self.store.kind: sorted(sent["checksums"])})
         return section
+
+    def read_back_whole(self, wanted):
+        digest = hashlib.sha256()
+        for chunk in self.store.chunks(self.name):
+            digest.update(chunk)
+        return digest.hexdigest() == wanted, "sha256 of the whole object, read back"
 
     def before_commit(self, summary, expected):
         if expected is None:
@@ -263,27 +301,31 @@ class OffsiteCopy(object):
         return dict(path=path, size=section["size"], sha256=section.get("sha256"), section=section)
 
     def sidecar(self, listing, data):
+        """The object's .sha256: written after every upload (an encrypted copy's ciphertext is new each time, so an
+        older .sha256 object left beside a deleted copy must not stay), and when it is missing."""
         name = self.name + ".sha256"
-        if name in listing or self.check_mode:
+        if self.check_mode or (name in listing and not self.result["uploaded"]):
             return
         self.store.put(name, mf.sha256_text(self.result["sha256"], self.name).encode("utf-8"), "text/plain")
 
     def send_manifest(self, data, section, remote):
-        """The manifest goes last: the local one, with the encryption section of the object in the store."""
-        content = dict(data)
+        """The manifest goes last: the local one, with the encryption section of the object in this store. Locally,
+        each store's record is kept apart (``offsite``, by object address), so that two stores holding two
+        ciphertexts of the same backup never overwrite each other's record, and ``encryption`` keeps describing only
+        the local encrypted file (backup_encrypt's)."""
+        content = dict((key, value) for key, value in data.items() if key != OFFSITE)
         if section is not None:
             content[SECTION] = section
-            local = data.get(SECTION)
-            # The local record describes the local encrypted file when there is one (backup_encrypt's, perhaps
-            # another ciphertext of the same zip): then it is left alone. Else it records the copy's.
-            describes_local = isinstance(local, dict) and local.get("object") == self.name and \
-                local.get("sha256") != section.get("sha256") and os.path.exists(self.path + age.SUFFIX)
-            if not self.check_mode and local != section and not describes_local:
-                try:
-                    mf.update(self.manifest_path, {SECTION: section})
-                except (mf.ManifestError, OSError, IOError) as exc:
-                    self.warn("The copy's encryption could not be recorded in %s (%s); the store's manifest records "
-                              "it." % (self.manifest_path, getattr(exc, "strerror", None) or exc))
+            records = dict(data.get(OFFSITE) or {})
+            if records.get(self.result["url"]) != section:
+                records[self.result["url"]] = section
+                self.result["changed"] = True
+                if not self.check_mode:
+                    try:
+                        mf.update(self.manifest_path, {OFFSITE: records})
+                    except (mf.ManifestError, OSError, IOError) as exc:
+                        self.warn("The copy's encryption could not be recorded in %s (%s); the store's manifest "
+                                  "records it." % (self.manifest_path, getattr(exc, "strerror", None) or exc))
         if remote == content:
             return
         self.result["changed"] = True

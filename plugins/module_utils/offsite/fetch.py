@@ -48,6 +48,7 @@ class OffsiteFetch(object):
         self.warn = warn
         self.check_mode = check_mode
         self.dest = params["dest"]
+        self.fetched = False
         self.result = dict(changed=False, path=None, manifest_path=None, encrypted=False, sha256=None, size=None,
                            url=None, backup_time=None)
 
@@ -70,11 +71,12 @@ class OffsiteFetch(object):
                 self.result["msg"] = "%s is already in %s with the size and sha256 its manifest records." % (
                     name, self.dest)
             elif self.check_mode:
-                self.result.update(changed=True, msg="Check mode: would fetch %s (%d bytes) into %s." % (
+                self.result.update(changed=True, msg="Check mode: would fetch %s (%s bytes) into %s." % (
                     self.result["url"], size, self.dest))
                 return self.result
             else:
                 self.download(name, size, digest)
+                self.fetched = True
                 self.result.update(changed=True, msg="Fetched %s (%d bytes, sha256 checked against its manifest) "
                                                      "into %s." % (self.result["url"], size, self.result["path"]))
         except StoreError as exc:
@@ -184,12 +186,17 @@ class OffsiteFetch(object):
             return
         sha_path = mf.sha256_path(self.result["path"])
         try:
-            if not os.path.exists(sha_path):
+            if self.fetched or not os.path.exists(sha_path):
                 mf.write_atomic(sha_path, mf.sha256_text(self.result["sha256"], self.result["path"]))
                 self.result["changed"] = True
             if not os.path.exists(self.result["manifest_path"]):
                 mf.write(self.result["manifest_path"], data)
                 self.result["changed"] = True
+            elif self.result["encrypted"] and self.fetched:
+                local = mf.load(self.result["manifest_path"]) or {}
+                if (local.get("encryption") or {}).get("sha256") != self.result["sha256"]:
+                    mf.update(self.result["manifest_path"], {"encryption": data.get("encryption")})
+                    self.result["changed"] = True
         except (mf.ManifestError, OSError, IOError) as exc:
             self.fail("%s was fetched, but its .sha256 file or manifest could not be written (%s)." % (
                 self.result["path"], getattr(exc, "strerror", None) or exc))

@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import base64
 import hashlib
+import re
 import traceback
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import PART_SIZE, Stat, Store, StoreError
@@ -34,6 +35,7 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
+_ETAG = re.compile(r"^[0-9a-f]{32}(-[0-9]+)?$")
 
 
 def _code(exc):
@@ -181,19 +183,25 @@ class S3Store(Store):
         except (BotoCoreError, ClientError):
             pass
 
-    def part_size_for(self, stat, default):
-        """An ETag ``<md5>-<N>`` tells the object was sent in N parts; the first of the usual part sizes (``default``,
-        boto3's and the AWS CLI's 8 MiB, 5, 16, 64 MiB, or the size divided by N rounded up to a MiB) that cuts
-        ``stat.size`` bytes into N parts is the one to compute the checksum with."""
+    def comparable(self, stat):
+        """S3's ETag is an MD5 (``<32 hex>``, or ``<32 hex>-<parts>`` for a multi-part upload) for unencrypted and
+        SSE-S3 objects; SSE-KMS, SSE-C and some S3-compatible stores report something else."""
+        return bool(_ETAG.match(stat.checksum or ""))
+
+    def part_sizes_for(self, stat, default):
+        """An ETag ``<md5>-<N>`` tells the object was sent in N parts: every usual part size (``default``, boto3's
+        and the AWS CLI's 8 MiB, rclone's and S3's minimum 5 MiB, 16 and 64 MiB, or the size divided by N rounded
+        up to a MiB) that cuts ``stat.size`` bytes into N parts, most likely first."""
         count = (stat.checksum or "").rpartition("-")[2]
-        if not count.isdigit() or int(count) < 1:
-            return default
+        if "-" not in (stat.checksum or "") or not count.isdigit() or int(count) < 1:
+            return [default]
         count, mib = int(count), 1024 * 1024
         guess = -(-stat.size // count)
+        found = []
         for size in (default, 8 * mib, 5 * mib, 16 * mib, 64 * mib, -(-guess // mib) * mib):
-            if size > 0 and -(-stat.size // size) == count:
-                return size
-        return default
+            if size > 0 and -(-stat.size // size) == count and size not in found:
+                found.append(size)
+        return found or [default]
 
     def checksums(self, parts, md5):
         joined = hashlib.md5(b"".join(digest for dummy, digest, dummy_size in parts)).hexdigest()  # nosec

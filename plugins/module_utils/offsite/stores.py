@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite import azure_blob, s3
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import StoreError
 
 
 # The options of the doc fragment offsite_store (backup_offsite, backup_fetch).
@@ -65,11 +66,17 @@ def open_store(module, params):
         module.fail_json(msg="store is azure_blob, but the azure option (container and connection) is not given.")
     if not azure_blob.HAS_AZURE_BLOB:
         module.fail_json(msg=missing_required_lib("azure-storage-blob"), exception=azure_blob.AZURE_BLOB_IMPORT_ERROR)
-    if not options.get("connection_string") and not (options.get("account_url") and options.get("credential")):
+    # An account_url given wins over a connection string, which may come from the environment (an AWX credential
+    # attached for another account must not send the copies there).
+    by_url = bool(options.get("account_url"))
+    if not (options.get("account_url") and options.get("credential")) and (by_url or not options.get("connection_string")):
         module.fail_json(msg="azure needs connection_string (or the environment variable "
                              "AZURE_STORAGE_CONNECTION_STRING), or account_url with credential (an account key or SAS "
                              "token, or AZURE_STORAGE_KEY).")
-    return azure_blob.AzureBlobStore(options["container"], prefix,
-                                     connection_string=options.get("connection_string"),
-                                     account_url=None if options.get("connection_string") else options["account_url"],
-                                     credential=None if options.get("connection_string") else options["credential"])
+    try:
+        return azure_blob.AzureBlobStore(options["container"], prefix,
+                                         connection_string=None if by_url else options["connection_string"],
+                                         account_url=options["account_url"] if by_url else None,
+                                         credential=options["credential"] if by_url else None)
+    except StoreError as exc:
+        module.fail_json(msg=exc.msg)

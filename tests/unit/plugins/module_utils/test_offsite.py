@@ -155,7 +155,7 @@ def test_two_recipients_each_decrypt_the_copy_and_it_holds_no_plaintext(tmp_path
     remote = json.loads(store.objects[os.path.basename(path)[:-4] + ".json"][0])
     local = mf.read(mf.path_beside(path))
     section = remote["encryption"]
-    assert section == local["encryption"]
+    assert section == local["offsite"][result["url"]] and "encryption" not in local
     assert section["sha256"] == hashlib.sha256(ciphertext).hexdigest() and section["size"] == len(ciphertext)
     assert section["plaintext_sha256"] == local["sha256"] and len(section["recipients"]) == 2
     assert section["checksums"]["memory"] == [store.objects[name][1]]
@@ -202,7 +202,8 @@ def test_an_encrypted_copy_without_a_recorded_checksum_is_read_back_whole(tmp_pa
         del manifest["encryption"]["checksums"]
         store.put(json_name, json.dumps(manifest).encode())
     local = mf.read(mf.path_beside(path))
-    del local["encryption"]["checksums"]
+    for record in local["offsite"].values():
+        del record["checksums"]
     mf.write(mf.path_beside(path), local)
     result = copy(path, store, encrypt_recipients=[recipient])
     assert result["read_back"] == "sha256 of the whole object, read back", result
@@ -295,7 +296,67 @@ MIB = 1024 * 1024
 ])
 def test_s3_finds_the_part_size_an_object_was_sent_with(etag, size, default, expected):
     store = S3Store("bucket", "pre/", client=object())
-    assert store.part_size_for(Stat(size, etag), default) == expected
+    assert store.part_sizes_for(Stat(size, etag), default)[0] == expected
+
+
+def test_s3_tries_every_part_size_that_gives_the_etags_part_count():
+    """20 MiB in 3 parts: 9 MiB (the option), 8 MiB (boto3's) and 7 MiB (the size / 3) all fit: all are tried."""
+    store = S3Store("bucket", "pre/", client=object())
+    assert store.part_sizes_for(Stat(20 * MIB, "0" * 32 + "-3"), 9 * MIB) == [9 * MIB, 8 * MIB, 7 * MIB]
+    assert store.comparable(Stat(1, "0" * 32 + "-3")) and store.comparable(Stat(1, "a" * 32))
+    assert not store.comparable(Stat(1, "kms-etag-xyz")) and not store.comparable(Stat(1, None))
+
+
+def test_a_store_reporting_no_checksum_is_read_back_whole(tmp_path):
+    path = make_backup(tmp_path)
+    store = MemoryStore()
+    copy(path, store)
+    name = os.path.basename(path)
+    store.objects[name] = (store.objects[name][0], None)  # Content-MD5 cleared, or an ETag that is no MD5
+    assert copy(path, store)["read_back"] == "sha256 of the whole object, read back"
+    data = bytearray(store.objects[name][0])
+    data[-100] ^= 1
+    store.objects[name] = (bytes(data), None)
+    with pytest.raises(TaskFailed) as failed:
+        copy(path, store)
+    assert "differs (sha256 of the whole object, read back)" in failed.value.msg
+
+
+def test_two_stores_keep_their_own_records_and_each_checks_out_the_next_night(tmp_path):
+    """Two stores, two ciphertexts of one backup: each store's record is kept apart in the local manifest, so that a
+    store whose own manifest is lost is still checked against its own record, never the other store's."""
+    path = make_backup(tmp_path)
+    recipient = str(identities()[0].to_public())
+    first, second = MemoryStore(), MemoryStore()
+    second.url = lambda name="": "mem://other/pre/" + name
+    for store in (first, second, first, second):
+        result = copy(path, store, encrypt_recipients=[recipient])
+    assert not result["changed"], result
+    local = mf.read(mf.path_beside(path))
+    assert sorted(local["offsite"]) == sorted([first.url(os.path.basename(path) + ".age"),
+                                               second.url(os.path.basename(path) + ".age")])
+    assert "encryption" not in local, "encryption describes only a local .zip.age"
+    del second.objects[os.path.basename(path)[:-4] + ".json"]
+    assert copy(path, second, encrypt_recipients=[recipient])["read_back"] == "ETag"
+
+
+def test_a_deleted_encrypted_copy_is_uploaded_again_with_a_new_sha256_object(tmp_path):
+    path = make_backup(tmp_path)
+    recipient = str(identities()[0].to_public())
+    store = MemoryStore()
+    copy(path, store, encrypt_recipients=[recipient])
+    del store.objects[os.path.basename(path) + ".age"]
+    again = copy(path, store, encrypt_recipients=[recipient])
+    assert again["uploaded"]
+    assert mf.parse_sha256(store.objects[os.path.basename(path) + ".age.sha256"][0], "x") == again["sha256"]
+    assert not copy(path, store, encrypt_recipients=[recipient])["changed"]
+
+
+def test_the_part_size_grows_to_stay_within_10000_parts():
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.copy import part_size_for
+    assert part_size_for(8 * MIB, 2 * 1024 * MIB) == 8 * MIB and part_size_for(PART, 300000) == PART
+    grown = part_size_for(8 * MIB, 200 * 1024 * MIB)
+    assert grown % MIB == 0 and grown * 9999 >= 200 * 1024 * MIB * 1.001 and grown < 22 * MIB
 
 
 def test_s3_accepts_the_multipart_etag_and_the_single_put_md5():
