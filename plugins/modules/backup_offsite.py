@@ -32,10 +32,12 @@ description:
     its C(.sha256) object, and the store's checksum. For an encrypted object the checksum is the one its manifest
     records, or, when none is recorded for this kind of store, the sha256 of the whole object read back. A
     difference fails the task and leaves the object as found, for inspection.
-  - An encrypted object's manifest (in the store, and the local one) records an C(encryption) section. It holds the
-    recipients' fingerprints, the plaintext sha256, the ciphertext's size and sha256, and the store's checksum.
-    Later runs check the copy with it, and a restore checks the decrypted zip with it
-    (M(atlassian_ops.backup.backup_decrypt)).
+  - An encrypted object's manifest in the store records an C(encryption) section. It holds the recipients'
+    fingerprints, the plaintext sha256, the ciphertext's size and sha256, and the store's checksum. Later runs check
+    the copy with it, and a restore checks the decrypted zip with it (M(atlassian_ops.backup.backup_decrypt)).
+  - The local manifest keeps the same record under C(offsite), by the object's address, one per store (two stores
+    hold two different ciphertexts of the same backup). Its own C(encryption) section, if any, keeps describing the
+    local C(.zip.age) of M(atlassian_ops.backup.backup_encrypt) only.
   - With O(retention), the store's folder then gets the same rule as M(atlassian_ops.backup.backup_prune) applies
     to a local folder, decided from the store's own manifests. Encrypted and plain copies count alike. Each
     backup's objects are deleted oldest backup first, its manifest last.
