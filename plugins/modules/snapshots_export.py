@@ -254,7 +254,8 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import valid_space_key
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import check_dest, run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots.export import SnapshotsExport, read_space_csv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import read_space_csv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots.export import SnapshotsExport
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.version import COLLECTION_VERSION
 

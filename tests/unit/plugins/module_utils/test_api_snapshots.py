@@ -12,7 +12,7 @@ import responses
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots import api as snap
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianClient
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.snapshots.export import read_space_csv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import read_space_csv
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 
 ENDPOINT = "https://snapshots.example.test/api/backup/s3cr3tpath"

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The open layout of a content export (docs/confluence_export.md), and finding the exports of a folder.
+
+No Ansible imports. One export is one folder, ``confluence-export-<site label>-<UTC time>``, holding::
+
+    export.json                                   the manifest, written last: its presence marks the export complete
+    journal.jsonl                                 one line per file written (path, size, sha256), while it runs
+    spaces/<KEY>/space.json                       the space
+    spaces/<KEY>/pages/<id>.json                  a page: its metadata, body (storage format), labels, properties,
+                                                  footer and inline comments, versions' metadata, attachments' metadata
+    spaces/<KEY>/blogposts/<id>.json              a blog post, the same way
+    spaces/<KEY>/attachments/<id>/v<version>/<file name>   an attachment's binary
+
+A later export of the same selection (the site and its spaces, or all of them) reads the previous complete one's
+manifest: an item whose version did not change is hard-linked from there (a copy where links are not possible) and
+not fetched again, and an item that is no longer listed is recorded in ``deleted``. An export without ``export.json``
+is unfinished: the next run of the same selection continues it, trusting the files its journal lists.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+import re
+import shutil
+import threading
+
+PREFIX = "confluence-export-"
+MANIFEST = "export.json"
+JOURNAL = "journal.jsonl"
+STARTED = "started.json"
+FORMAT = 1
+_NAME = re.compile(r"^confluence-export-(?P<label>.+)-(?P<stamp>\d{8}T\d{6}Z)$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+,=@~-]")
+
+
+def folder_name(label, when):
+    return "%s%s-%s" % (PREFIX, label, when.strftime("%Y%m%dT%H%M%SZ"))
+
+
+def safe_name(name, fallback):
+    """A file name from an attachment's title: no path separators, no control characters, at most 150 bytes."""
+    cleaned = _UNSAFE.sub("_", name or "").strip(" .")
+    return cleaned[:150] or fallback
+
+
+def item_path(space_key, kind, item_id):
+    return "spaces/%s/%s/%s.json" % (safe_name(space_key, "space"), "pages" if kind == "page" else "blogposts",
+                                     safe_name(item_id, "item"))
+
+
+def attachment_path(space_key, attachment_id, version, title):
+    return "spaces/%s/attachments/%s/v%s/%s" % (safe_name(space_key, "space"), safe_name(attachment_id, "attachment"),
+                                                version, safe_name(title, "file"))
+
+
+def read_json(path):
+    """The JSON object in ``path``, or None (missing, unreadable, cut short, or not an object)."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except (OSError, IOError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def selection_of(spaces):
+    """The selection an export is of: ``all``, or the sorted space keys."""
+    return "all" if spaces is None else sorted(set(spaces))
+
+
+def exports(dest, label, selection):
+    """(newest complete export, newest unfinished one newer than it) of ``label`` and ``selection`` in ``dest``:
+    each a (path, manifest or None) pair, or None."""
+    complete, unfinished = None, None
+    try:
+        names = sorted(os.listdir(dest))
+    except OSError:
+        return None, None
+    for name in names:
+        match = _NAME.match(name)
+        path = os.path.join(dest, name)
+        if not match or match.group("label") != label or not os.path.isdir(path):
+            continue
+        data = read_json(os.path.join(path, MANIFEST))
+        if data is not None:
+            if data.get("selection") == selection and data.get("format") == FORMAT:
+                complete, unfinished = (path, data), None
+            continue
+        started = read_json(os.path.join(path, STARTED))
+        if started is not None and started.get("selection") == selection:
+            unfinished = (path, None)
+    return complete, unfinished
+
+
+class Journal(object):
+    """The files written so far (path -> size, sha256), appended one line each, safe across threads."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(folder, JOURNAL)
+        self.files = {}
+        self.lock = threading.Lock()
+        try:
+            with open(self.path) as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                        self.files[entry["path"]] = dict(size=entry["size"], sha256=entry["sha256"])
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line cut by a kill
+        except (OSError, IOError) as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+        self.handle = open(self.path, "a")
+
+    def add(self, path, size, sha256):
+        with self.lock:
+            self.files[path] = dict(size=size, sha256=sha256)
+            self.handle.write(json.dumps(dict(path=path, size=size, sha256=sha256)) + "\n")
+            self.handle.flush()
+
+    def has(self, folder, path):
+        """Whether ``path`` was written in full by an earlier attempt (listed, and the file has that size)."""
+        entry = self.files.get(path)
+        if entry is None:
+            return False
+        try:
+            return os.path.getsize(os.path.join(folder, path)) == entry["size"]
+        except OSError:
+            return False
+
+    def close(self):
+        self.handle.close()
+
+
+def link_or_copy(source, target):
+    """``target`` as a hard link of ``source`` (an unchanged item of the previous export), else a copy."""
+    os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+    if os.path.lexists(target):
+        os.unlink(target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The confluence_export workflow: the spaces of a Cloud site exported item by item through the REST API v2 into the
+open layout of ``layout.py``; incremental, resumable, concurrent and polite.
+
+No Ansible imports. A run:
+
+1. lists the selected spaces and every page and blog post in them (current and archived): one request per 250;
+2. compares each with the previous complete export of the same selection: an item whose version is the same is
+   hard-linked from there, with its attachments; the others are fetched (the item with its body, then its labels,
+   properties, comments, versions and attachments' metadata), and their attachments downloaded through the shared
+   download engine (resumable, sha256 on the way, atomic); items no longer listed are recorded as deleted;
+3. works on the items with ``workers`` threads, each with its own HTTP session, at most ``max_requests_per_second``
+   together; an answer 429 (or 503) is retried after its ``Retry-After`` by the client and halves the pace, which then
+   grows back by a tenth every 50 answers;
+4. records every file written in the journal as it goes, so that a run stopped half-way continues where it stopped,
+   fetching nothing twice; writes the manifest (``export.json``: counts, every file's size and sha256, the items,
+   what was deleted) last.
+
+An attachment added to a page without a new version of the page is found when the page changes, or by a run with
+``full``: the REST API has no cheap list of a site's attachments changed since a time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import hashlib
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.api import ExportApi, download_link
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
+
+KINDS = ("page", "blogpost")
+
+
+def _now():
+    return datetime.now(mf.UTC)
+
+
+class Pace(object):
+    """At most ``rate`` requests per second across threads (None: no limit), halved on a 429 or 503 and grown back
+    by a tenth every 50 answers, up to ``rate``."""
+
+    def __init__(self, rate, clock=time.monotonic, sleep=time.sleep):
+        self.limit = rate
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self.next = 0.0
+        self.since = 0
+        self.slowed = 0
+        self.lock = threading.Lock()
+
+    def wait(self):
+        if not self.rate:
+            return
+        with self.lock:
+            now = self.clock()
+            start = max(now, self.next)
+            self.next = start + 1.0 / self.rate
+            self.since += 1
+            if self.since >= 50 and self.rate < self.limit:
+                self.rate = min(self.limit, self.rate * 1.1)
+                self.since = 0
+        if start > now:
+            self.sleep(start - now)
+
+    def refused(self):
+        with self.lock:
+            self.slowed += 1
+            self.since = 0
+            if self.rate:
+                self.rate = max(self.rate / 2.0, 0.5)
+
+
+class ConfluenceExport(object):
+    """One run of confluence_export. ``client``: the module's client (each worker takes a copy with its own
+    session); ``label``: the site label."""
+
+    def __init__(self, params, client, label, warn, now=None):
+        self.p = params
+        self.client = client
+        self.label = label
+        self.warn = warn
+        self.now = now or _now
+        self.pace = Pace(params.get("max_requests_per_second"))
+        self.requests = 0
+        self.count_lock = threading.Lock()
+        self.local = threading.local()
+        self.folder = None
+        self.journal = None
+        self.result = dict(changed=False, path=None, manifest_path=None, previous=None, resumed=False,
+                           counts={}, fetched=dict(pages=0, blogposts=0, attachments=0, attachment_bytes=0),
+                           reused=dict(pages=0, blogposts=0, attachments=0), deleted=[], requests=0,
+                           rate_limited=0, seconds=None)
+
+    def fail(self, msg):
+        self.result["requests"] = self.requests
+        raise TaskFailed(msg, **self.result)
+
+    # ------------------------------------------------------------------------------------------------ plumbing
+    def count(self):
+        self.pace.wait()
+        with self.count_lock:
+            self.requests += 1
+
+    def api(self):
+        """This thread's API reader, on a client copy with its own session (sessions are not shared)."""
+        api = getattr(self.local, "api", None)
+        if api is None:
+            client = copy.copy(self.client)
+            client.session = self.client.new_session()
+            original = self.client.on_retry
+
+            def on_retry(entry):
+                if entry.get("reason") in ("HTTP 429", "HTTP 503"):
+                    self.pace.refused()
+                if original:
+                    original(entry)
+            client.on_retry = on_retry
+            api = self.local.api = ExportApi(client, self.count)
+            self.local.downloader = Downloader(client, connections=1)
+        return api
+
+    # ------------------------------------------------------------------------------------------------ the run
+    def run(self):
+        started = time.monotonic()
+        dest = self.p["dest"]
+        if not os.path.isdir(dest) and not self.p["check_mode"]:
+            self.fail("dest %s is not a folder; create it first (confluence_export writes a folder per run into it)."
+                      % dest)
+        keys = self.p.get("spaces")
+        selection = layout.selection_of(keys)
+        previous, unfinished = layout.exports(dest, self.label, selection)
+        if self.p.get("full"):
+            previous = None
+        prev_items = previous[1].get("items", {}) if previous else {}
+        try:
+            spaces = self.api().spaces(keys)
+            self.check_spaces(keys, spaces)
+            listed = self.list_items(spaces)
+        except AtlassianError as exc:
+            self.fail("Could not list the content to export: %s" % exc)
+        plan = self.plan(listed, prev_items, previous)
+        self.result["previous"] = previous[0] if previous else None
+        if self.p["check_mode"]:
+            self.result.update(changed=True, requests=self.requests, msg=self.said(plan, check=True))
+            self.result["counts"] = self.counts(listed, None)
+            return self.result
+        self.folder = unfinished[0] if unfinished else os.path.join(dest, layout.folder_name(self.label, self.now()))
+        self.result.update(path=self.folder, manifest_path=os.path.join(self.folder, layout.MANIFEST),
+                           resumed=bool(unfinished), changed=True)
+        if not unfinished:
+            os.mkdir(self.folder, 0o700)
+            mf.write(os.path.join(self.folder, layout.STARTED), dict(
+                format=layout.FORMAT, selection=selection, site_label=self.label,
+                started_at=mf.format_time(self.now())))
+        self.journal = layout.Journal(self.folder)
+        items = {}
+        try:
+            for space in spaces:
+                self.write_json("spaces/%s/space.json" % layout.safe_name(space["key"], "space"), space)
+            pool = ThreadPoolExecutor(max_workers=self.p.get("workers") or 8)
+            try:
+                futures = [(entry, pool.submit(self.export_item, entry, previous)) for entry in plan["work"]]
+                for entry, future in futures:
+                    items[entry["id"]] = future.result()
+            except BaseException:
+                # The first failure stops the run: what is queued is dropped, what runs finishes and is journaled.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+        except AtlassianError as exc:
+            self.journal.close()
+            self.fail("The export stopped: %s. What was written is kept in %s; run the task again to continue "
+                      "where it stopped (nothing written is fetched again)." % (exc, self.folder))
+        except (OSError, IOError) as exc:
+            self.journal.close()
+            self.fail("The export stopped: could not write in %s (%s). Free space or fix the folder's permissions, "
+                      "then run the task again to continue." % (self.folder, getattr(exc, "strerror", None) or exc))
+        self.journal.close()
+        self.result["seconds"] = round(time.monotonic() - started, 3)
+        self.finish(items, listed, plan, previous, selection)
+        self.result["msg"] = self.said(plan)
+        return self.result
+
+    def check_spaces(self, keys, spaces):
+        found = set(space["key"] for space in spaces)
+        if keys:
+            missing = [key for key in keys if key not in found]
+            if missing:
+                self.fail("The site has no space %s that this account can see (found: %s). Check the keys and the "
+                          "account's permissions; nothing was written." % (
+                              ", ".join(missing), ", ".join(sorted(found)) or "none"))
+        elif not spaces:
+            self.fail("The site lists no space to this account: check the credentials (an unauthenticated request "
+                      "sees nothing) and the account's permissions. Nothing was written.")
+
+    def list_items(self, spaces):
+        listed = []
+        for space in spaces:
+            for kind in KINDS:
+                for view in self.api().listing(space["id"], kind):
+                    view["space_key"] = space["key"]
+                    listed.append(view)
+        return listed
+
+    def plan(self, listed, prev_items, previous):
+        work, reuse, fetch = [], 0, 0
+        ids = set()
+        for view in listed:
+            ids.add(view["id"])
+            prev = prev_items.get(view["id"])
+            view["reuse"] = bool(previous and prev and prev.get("version") == view["version"] and
+                                 prev.get("type") == view["type"] and prev.get("space_key") == view["space_key"])
+            reuse += view["reuse"]
+            fetch += not view["reuse"]
+            work.append(view)
+        deleted = [dict(id=item_id, type=prev.get("type"), title=prev.get("title"), space_key=prev.get("space_key"),
+                        version=prev.get("version"), last_exported_in=os.path.basename(previous[0]))
+                   for item_id, prev in sorted(prev_items.items()) if item_id not in ids] if previous else []
+        self.result["deleted"] = deleted
+        return dict(work=work, reuse=reuse, fetch=fetch, deleted=deleted)
+
+    # ------------------------------------------------------------------------------------------------ one item
+    def export_item(self, view, previous):
+        """Write one page or blog post (and its attachments); returns its entry for the manifest."""
+        path = layout.item_path(view["space_key"], view["type"], view["id"])
+        plural = "pages" if view["type"] == "page" else "blogposts"
+        if view["reuse"]:
+            prev = previous[1]["items"][view["id"]]
+            for rel in [prev["path"]] + list(prev.get("attachments") or []):
+                if not self.journal.has(self.folder, rel):
+                    layout.link_or_copy(os.path.join(previous[0], rel), os.path.join(self.folder, rel))
+                    known = previous[1].get("files", {}).get(rel) or {}
+                    self.journal.add(rel, known.get("size"), known.get("sha256"))
+            self.bump("reused", plural, 1)
+            self.bump("reused", "attachments", len(prev.get("attachments") or []))
+            return dict(prev)
+        done = self.done_before(path, view)
+        if done is not None:
+            return done
+        body, parts = self.api().item(view["type"], view["id"])
+        attachments = []
+        for raw in parts["attachments"]:
+            attachments.append(self.attachment(view, raw, previous))
+        document = dict(body, **dict((part.replace("-", "_"), value) for part, value in parts.items()
+                                     if part != "attachments"))
+        document["attachments"] = [dict((k, v) for k, v in raw.items() if k != "_base") for raw in parts["attachments"]]
+        document["_export"] = dict(space_key=view["space_key"], files=[a["path"] for a in attachments if a["path"]])
+        self.write_json(path, document)
+        self.bump("fetched", plural, 1)
+        return dict(type=view["type"], title=view["title"], version=view["version"], status=view["status"],
+                    space_key=view["space_key"], parent_id=view["parent_id"], path=path,
+                    attachments=[a["path"] for a in attachments if a["path"]])
+
+    def done_before(self, path, view):
+        """The entry of an item an earlier, stopped attempt of this export wrote in full (same version), else None."""
+        if not self.journal.has(self.folder, path):
+            return None
+        data = layout.read_json(os.path.join(self.folder, path))
+        version = ((data or {}).get("version") or {}).get("number")
+        if data is None or version != view["version"]:
+            return None
+        files = (data.get("_export") or {}).get("files") or []
+        if not all(self.journal.has(self.folder, rel) for rel in files):
+            return None
+        return dict(type=view["type"], title=view["title"], version=view["version"], status=view["status"],
+                    space_key=view["space_key"], parent_id=view["parent_id"], path=path, attachments=files)
+
+    def attachment(self, view, raw, previous):
+        version = (raw.get("version") or {}).get("number") if isinstance(raw.get("version"), dict) else None
+        rel = layout.attachment_path(view["space_key"], str(raw.get("id")), version, raw.get("title"))
+        if not self.p.get("include_attachments", True):
+            return dict(path=None)
+        if self.journal.has(self.folder, rel):
+            return dict(path=rel)
+        old = previous and previous[1].get("files", {}).get(rel)
+        if old and os.path.exists(os.path.join(previous[0], rel)):
+            layout.link_or_copy(os.path.join(previous[0], rel), os.path.join(self.folder, rel))
+            self.journal.add(rel, old.get("size"), old.get("sha256"))
+            self.bump("reused", "attachments", 1)
+            return dict(path=rel)
+        link = download_link(raw, raw.get("_base"))
+        if not link:
+            self.warn("The attachment %s of %s %s has no download link; its metadata is exported, not its "
+                      "binary." % (raw.get("id"), view["type"], view["id"]))
+            return dict(path=None)
+        target = os.path.join(self.folder, rel)
+        os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+        self.count()
+        got = self.local.downloader.download(link, target, identity="%s v%s" % (raw.get("id"), version))
+        expected = raw.get("fileSize")
+        if isinstance(expected, int) and expected != got["size"]:
+            self.warn("The attachment %s has %d bytes, not the %d its metadata says; the bytes received are kept." % (
+                rel, got["size"], expected))
+        self.journal.add(rel, got["size"], got["sha256"])
+        self.bump("fetched", "attachments", 1)
+        self.bump("fetched", "attachment_bytes", got["size"])
+        return dict(path=rel)
+
+    def write_json(self, rel, data):
+        target = os.path.join(self.folder, rel)
+        os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+        text = json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8")
+        part = target + ".part"
+        with open(part, "wb") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(part, target)
+        self.journal.add(rel, len(text), hashlib.sha256(text).hexdigest())
+
+    def bump(self, group, key, amount):
+        with self.count_lock:
+            self.result[group][key] += amount
+
+    # ------------------------------------------------------------------------------------------------ the end
+    def counts(self, listed, items):
+        count = dict(spaces=len(set(v["space_key"] for v in listed)),
+                     pages=sum(1 for v in listed if v["type"] == "page"),
+                     blogposts=sum(1 for v in listed if v["type"] == "blogpost"))
+        if items is not None:
+            count["attachments"] = sum(len(i.get("attachments") or []) for i in items.values())
+        return count
+
+    def finish(self, items, listed, plan, previous, selection):
+        files = dict(self.journal.files)
+        counts = self.counts(listed, items)
+        counts["attachment_bytes"] = sum((files.get(rel) or {}).get("size") or 0
+                                         for item in items.values() for rel in item.get("attachments") or [])
+        self.result["requests"] = self.requests
+        self.result["rate_limited"] = self.pace.slowed
+        self.result["counts"] = counts
+        data = {
+            "format": layout.FORMAT, "product": "confluence", "kind": "content-export", "deployment": "cloud",
+            "site_label": self.label, "selection": selection, "exported_at": mf.format_time(self.now()),
+            "previous": os.path.basename(previous[0]) if previous else None, "counts": counts,
+            "fetched": self.result["fetched"], "reused": self.result["reused"], "deleted": plan["deleted"],
+            "requests": self.requests, "items": items, "files": files,
+        }
+        mf.write(os.path.join(self.folder, layout.MANIFEST), data)
+        for name in (layout.JOURNAL, layout.STARTED):
+            try:
+                os.unlink(os.path.join(self.folder, name))
+            except OSError:
+                pass
+
+    def said(self, plan, check=False):
+        what = "%d to fetch, %d unchanged since the previous export, %d deleted since" % (
+            plan["fetch"], plan["reuse"], len(plan["deleted"]))
+        if check:
+            return "Check mode: would export %d items (%s) into a new folder of %s; %d requests so far." % (
+                len(plan["work"]), what, self.p["dest"], self.requests)
+        return "Exported %d items (%s) into %s with %d requests%s." % (
+            len(plan["work"]), what, self.folder, self.requests,
+            "; the pace was halved %d times after 429/503 answers" % self.pace.slowed if self.pace.slowed else "")
