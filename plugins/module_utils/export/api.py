@@ -11,6 +11,15 @@ Lists are cursor-paginated: ``limit`` (at most 250) and ``cursor``; the next pag
 header (``rel="next"``). An attachment's binary is its ``downloadLink`` (``_links.download``), relative to the
 answer's ``_links.base``: the site redirects it to the media host, which the shared download engine follows.
 
+The write side (``confluence_import``, the restore of an export): ``POST /wiki/api/v2/pages`` and ``/blogposts``
+(``spaceId``, ``status``, ``title``, ``parentId``, ``body`` in storage format) and ``PUT /wiki/api/v2/pages/{id}``
+(``id``, ``status``, ``title``, ``body``, ``version`` ``{number: current + 1, message}``; 409 on a stale number); a
+page is found by its exact title in a space with ``GET /wiki/api/v2/pages?space-id=..&title=..``. The v2 API has no
+way to add labels or upload attachments, so these two use the v1 API: ``POST /wiki/rest/api/content/{id}/label``
+(``[{prefix, name}]``) and ``POST /wiki/rest/api/content/{id}/child/attachment`` (multipart ``file``, ``comment``,
+``minorEdit``, with ``X-Atlassian-Token: no-check``), an attachment of the same name updated through
+``.../child/attachment/{attachment id}/data``.
+
 Answers are read by shape: a list is a ``results`` list of objects; ids are strings or numbers; a version is
 ``version.number``; a download link is ``downloadLink``, else ``_links.download``.
 """
@@ -33,6 +42,12 @@ LISTS = {"page": "spaces/%s/pages", "blogpost": "spaces/%s/blogposts"}
 ITEMS = {"page": "pages/%s", "blogpost": "blogposts/%s"}
 # What each page or blog post carries besides itself, read from its own sub-lists.
 PARTS = ("labels", "properties", "footer-comments", "inline-comments", "versions", "attachments")
+# The write side: where each kind is created, found by title, and updated; the v1 resources v2 lacks.
+CREATE = {"page": V2 + "pages", "blogpost": V2 + "blogposts"}
+V1_LABELS = "wiki/rest/api/content/%s/label"
+V1_ATTACH = "wiki/rest/api/content/%s/child/attachment"
+V1_ATTACH_DATA = "wiki/rest/api/content/%s/child/attachment/%s/data"
+NO_CHECK = {"X-Atlassian-Token": "no-check"}
 PAGE = 250
 MAX_BODY = 64 * 1024 * 1024
 MAX_PAGES = 100000
@@ -133,3 +148,70 @@ class ExportApi(object):
             parts[part] = [dict(raw, _base=base) if part == "attachments" else raw
                            for raw, base in self.walk(path + "/" + part, params)]
         return body, parts
+
+
+class ImportApi(ExportApi):
+    """The write side of the REST API, for ``confluence_import``: every request but a GET goes through ``send``."""
+
+    def send(self, method, path, json=None, data=None, headers=None):
+        self.counter()
+        response = self.client.request(method, path, json=json, data=data, headers=headers)
+        body = read_json(self.client, response, MAX_BODY, ExportApiError)
+        if not isinstance(body, dict):
+            raise ExportApiError("%s %s answered %s, not a JSON object: %s" % (
+                method, path, type(body).__name__, clip(self.client.redact(str(body)))))
+        return body
+
+    def space(self, key):
+        """The space with this key (as :meth:`spaces` gives it), or None."""
+        found = [space for space in self.spaces([key]) if space["key"] == key]
+        return found[0] if found else None
+
+    def item_or_none(self, kind, item_id):
+        """The page or blog post (with its storage body), or None when the site has none with this id."""
+        try:
+            dummy, body = self.get(V2 + ITEMS[kind] % quote(str(item_id), safe=""), {"body-format": "storage"})
+        except AtlassianError as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+        return body
+
+    def by_title(self, kind, space_id, title):
+        """The current or archived page (or blog post) of the space titled exactly ``title``, with its storage
+        body, or None."""
+        params = {"space-id": space_id, "title": title, "body-format": "storage"}
+        if kind == "page":
+            params["status"] = STATUSES
+        for raw, dummy in self.walk(CREATE[kind], params):
+            if raw.get("title") == title and str(raw.get("spaceId")) == str(space_id):
+                return raw
+        return None
+
+    def sub_list(self, kind, item_id, part):
+        return [raw for raw, dummy in self.walk(V2 + ITEMS[kind] % quote(str(item_id), safe="") + "/" + part)]
+
+    def create(self, kind, space_id, title, storage, parent_id=None):
+        payload = {"spaceId": space_id, "status": "current", "title": title,
+                   "body": {"representation": "storage", "value": storage}}
+        if parent_id is not None:
+            payload["parentId"] = parent_id
+        return self.send("POST", CREATE[kind], json=payload)
+
+    def update(self, kind, item_id, title, storage, number, message):
+        payload = {"id": str(item_id), "status": "current", "title": title,
+                   "body": {"representation": "storage", "value": storage},
+                   "version": {"number": number, "message": message}}
+        return self.send("PUT", V2 + ITEMS[kind] % quote(str(item_id), safe=""), json=payload)
+
+    def add_labels(self, item_id, labels):
+        return self.send("POST", V1_LABELS % quote(str(item_id), safe=""), json=labels)
+
+    def upload(self, item_id, body, attachment_id=None):
+        """A multipart ``body`` (an object with ``content_type``, re-iterable) as a new attachment, or as a new
+        version of ``attachment_id``."""
+        headers = dict(NO_CHECK, **{"Content-Type": body.content_type})
+        if attachment_id is None:
+            return self.send("POST", V1_ATTACH % quote(str(item_id), safe=""), data=body, headers=headers)
+        return self.send("POST", V1_ATTACH_DATA % (quote(str(item_id), safe=""), quote(str(attachment_id), safe="")),
+                         data=body, headers=headers)

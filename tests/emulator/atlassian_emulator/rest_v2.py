@@ -56,6 +56,11 @@ SORTS = ("id", "-id", "created-date", "-created-date", "modified-date", "-modifi
 BODY_FORMATS = ("storage", "atlas_doc_format")
 SUBRESOURCES = ("versions", "labels", "properties", "footer-comments", "inline-comments", "attachments")
 _FILE = re.compile(r"^v2att-(\d+)-(\d+)$")
+# The v1 content resources the write side answers (labels, attachments), logged with the v2 requests.
+V1_CONTENT = r"^/(?:sites/[^/]+/)?wiki/rest/api/content/"
+DUPLICATE_TITLE = "A page with this title already exists: A page already exists with the same TITLE in this space"
+SAME_FILE = "Cannot add a new attachment with same file name as an existing attachment: %s"
+MAX_UPLOAD = 64 * 1024 * 1024
 
 
 def _cursor(value):
@@ -144,7 +149,8 @@ class RestV2Api(ConfluenceRestApi):
     def _log_middleware(self):
         @web.middleware
         async def log(request, handler):
-            if request.path.startswith("/_emulator") or not re.search(DEFAULT_MATCH, request.path):
+            if request.path.startswith("/_emulator") or not (re.search(DEFAULT_MATCH, request.path) or
+                                                             re.search(V1_CONTENT, request.path)):
                 return await handler(request)
             entry = {"method": request.method, "path": request.path, "query": request.query_string, "status": None,
                      "time": self.em.now()}
@@ -168,6 +174,16 @@ class RestV2Api(ConfluenceRestApi):
             routes.get(v2 + plural + "/{id}")(self._endpoint(self._getter(kind), v2=True))
             routes.get(v2 + plural + "/{id}/{sub}")(self._endpoint(self._sub(kind), v2=True))
         routes.get(v2 + "attachments/{id}")(self._endpoint(self.h_attachment, v2=True))
+        # The write side (restores by confluence_import): v2 pages and blog posts, v1 labels and attachments.
+        for kind, plural in (("page", "pages"), ("blogpost", "blogposts")):
+            routes.post(v2 + plural)(self._writer(self._creator(kind)))
+            routes.put(v2 + plural + "/{id}")(self._writer(self._updater(kind)))
+        v1 = PREFIX + "rest/api/content/{id}/"
+        routes.post(v1 + "label")(self._writer(self.w_labels))
+        routes.post(v1 + "child/attachment")(self._writer(self._uploader(False), multipart=True))
+        routes.put(v1 + "child/attachment")(self._writer(self._uploader(True), multipart=True))
+        routes.post(v1 + "child/attachment/{att}/data")(self._writer(self.w_attachment_data, multipart=True))
+        routes.post("/_emulator/rest_v2/space")(self.c_space)
         # aiohttp looks routes up by their longest static prefix first: without its own, /wiki/download/attachments/
         # would go to the backup manager's /wiki/download/{name:.+} (obm.py).
         routes.get("/wiki/download/attachments/{cid}/{name}")(self.h_download)
@@ -383,7 +399,7 @@ class RestV2Api(ConfluenceRestApi):
             day = time.strftime("%Y/%m/%d", time.gmtime(model.created(content_id)))
             webui = "/spaces/%s/blog/%s/%s/%s" % (key, day, content_id, _slug(title))
         item["createdAt"] = sitegen.iso(model.created(content_id))
-        item["version"] = model.version_object(when, number, "Edited by the emulator" if number > 1 else "")
+        item["version"] = model.version_object(when, number, model.message(content_id, number))
         item["body"] = {}
         if fmt:
             item["body"] = {fmt: {"representation": fmt, "value": model.body(content_id, number)}}
@@ -410,7 +426,7 @@ class RestV2Api(ConfluenceRestApi):
                                  "VersionSortOrder" % order)
         out = []
         for number, when in model.versions(content_id):
-            entry = model.version_object(when, number, "Edited by the emulator" if number > 1 else "")
+            entry = model.version_object(when, number, model.message(content_id, number))
             entry["page" if kind == "page" else "blogpost"] = {"id": str(content_id), "title": model.title(content_id)}
             out.append(entry)
         return out if order == "modified-date" else out[::-1]
@@ -474,7 +490,8 @@ class RestV2Api(ConfluenceRestApi):
         item = {"id": "att%d" % att["number"], "status": att["status"], "title": att["title"],
                 "createdAt": sitegen.iso(versions[0][1]),
                 "pageId" if kind == "page" else "blogPostId": str(container),
-                "mediaType": att["mediaType"], "mediaTypeDescription": att["mediaTypeDescription"], "comment": "",
+                "mediaType": att["mediaType"], "mediaTypeDescription": att["mediaTypeDescription"],
+                "comment": att.get("comment", ""),
                 "fileId": model.file_id(att["number"], number),
                 "fileSize": model.blob(att["number"], number).size,
                 "webuiLink": webui, "downloadLink": download,
@@ -519,6 +536,191 @@ class RestV2Api(ConfluenceRestApi):
             raise web.HTTPNotFound()
         location = self.em.sign_media_link("v2att-%d-%d" % (att["number"], version), quote(name))
         return web.Response(status=302, headers={"Location": location})
+
+    # ------------------------------------------------------------ the write side
+    def _writer(self, handler, multipart=False):
+        """An endpoint that changes the site: the body read (JSON, or a multipart form), then
+        ``handler(request, site, model, payload)`` -> (status, body); the content store follows the model."""
+        async def endpoint(request):
+            site = self.site(request.match_info.get("prefix", "wiki/"), v2=True)
+            if site is None:
+                raise web.HTTPNotFound()
+            entry = {"site": site.name, "method": request.method, "path": request.path,
+                     "query": request.query_string, "status": None, "user": None}
+            self.store.requests.append(entry)
+            user, refused = self._user(request, site)
+            entry["user"] = user
+            if refused or user is None:
+                response = self.em.unauthorized()
+                entry["status"] = response.status
+                return response
+            try:
+                if multipart:
+                    if request.headers.get("X-Atlassian-Token", "").lower() not in ("no-check", "nocheck"):
+                        raise Refusal(403, "XSRF check failed")
+                    payload = await self._form(request)
+                else:
+                    try:
+                        payload = await request.json()
+                    except ValueError:
+                        raise self._v2_error("The request body is not JSON")
+                status, body = handler(request, site, self.adopt(site.ref), payload)
+                self.sync(site.ref)
+                response = self.em.json_response(body, status=status)
+            except Refusal as refusal:
+                if isinstance(refusal.body, str):
+                    response = web.Response(status=refusal.status, text=refusal.body)
+                else:
+                    response = self.em.json_response(refusal.body, status=refusal.status)
+            except sitegen.SiteError as exc:
+                response = self.em.json_response(self._v1_error(site, 400, str(exc)).body, status=400)
+            entry["status"] = response.status
+            return response
+        return endpoint
+
+    async def _form(self, request):
+        """The multipart form's fields: ``file`` as (file name, media type, bytes), the others as text."""
+        form = {}
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                return form
+            if part.filename is not None:
+                data = await part.read(decode=False)
+                if len(data) > MAX_UPLOAD:
+                    raise Refusal(413, {"statusCode": 413, "message": "The file is too large"})
+                form[part.name] = (part.filename, part.headers.get("Content-Type") or "application/octet-stream",
+                                   bytes(data))
+            else:
+                form[part.name] = await part.text()
+
+    def _target(self, site, model, raw, kind=None):
+        """The content id of a page or blog post (``kind``, or either) the site holds, else a v2 404."""
+        found = model.parse(raw)
+        if found is None or (kind is not None and found[0] != kind):
+            raise _not_found()
+        return int(raw)
+
+    @staticmethod
+    def _storage(payload):
+        body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+        if body.get("representation") not in (None, "storage") or not isinstance(body.get("value", ""), str):
+            raise RestV2Api._v2_error("body.representation must be storage (the emulator's only one)")
+        return body.get("value", "")
+
+    def _creator(self, kind):
+        def handler(request, site, model, payload):
+            title = payload.get("title")
+            if not isinstance(title, str) or not title.strip():
+                raise self._v2_error("Title cannot be empty")
+            if payload.get("status", "current") != "current":
+                raise self._v2_error("The emulator creates current content only")
+            space = self._space_index(model, payload.get("spaceId"))
+            if space is None:
+                raise _not_found()
+            body = self._storage(payload)
+            parent = None
+            if kind == "page":
+                if payload.get("parentId") is not None:
+                    parent = self._target(site, model, payload["parentId"], "page")
+                    if model.parse(parent)[1] != space:
+                        raise self._v2_error("The parent page must be in the same space")
+                elif request.query.get("root-level") != "true" and model.count(space, "page"):
+                    parent = model.content_id("page", space, 0)
+                if model.find_title("page", space, title) is not None:
+                    raise Refusal(400, {"errors": [{"status": 400, "code": "BAD_REQUEST", "title": DUPLICATE_TITLE,
+                                                    "detail": None}]})
+            content_id = model.add(kind, space, self.em.now(), parent, title, body, api=True)
+            item = self.content_json(model, kind, content_id, "storage", request, site)
+            item["_links"]["base"] = "%s%s" % (request.url.origin(), site.root)
+            return 200, item
+        return handler
+
+    def _updater(self, kind):
+        def handler(request, site, model, payload):
+            content_id = self._target(site, model, request.match_info["id"], kind)
+            if str(payload.get("id")) != str(content_id):
+                raise self._v2_error("The id in the body must be the page's id")
+            title = payload.get("title")
+            if not isinstance(title, str) or not title.strip():
+                raise self._v2_error("Title cannot be empty")
+            version = payload.get("version") if isinstance(payload.get("version"), dict) else {}
+            current = model.versions(content_id)[-1][0]
+            if version.get("number") != current + 1:
+                raise Refusal(409, {"errors": [{
+                    "status": 409, "code": "CONFLICT", "detail": None,
+                    "title": "Version must be incremented on update. Current version is: %d" % current}]})
+            space = model.parse(content_id)[1]
+            other = model.find_title(kind, space, title) if kind == "page" else None
+            if other is not None and other != content_id:
+                raise Refusal(400, {"errors": [{"status": 400, "code": "BAD_REQUEST", "title": DUPLICATE_TITLE,
+                                                "detail": None}]})
+            model.write(content_id, self.em.now(), title, self._storage(payload), version.get("message") or "")
+            item = self.content_json(model, kind, content_id, "storage", request, site)
+            item["_links"]["base"] = "%s%s" % (request.url.origin(), site.root)
+            return 200, item
+        return handler
+
+    def w_labels(self, request, site, model, payload):
+        content_id = self._v1_target(site, model, request.match_info["id"])
+        labels = payload if isinstance(payload, list) else [payload]
+        for label in labels:
+            if not isinstance(label, dict) or not isinstance(label.get("name"), str) or not label["name"]:
+                raise self._v1_error(site, 400, "A label needs a name")
+            model.add_label(content_id, label.get("prefix") or "global", label["name"].lower())
+        results = [{"prefix": lab["prefix"], "name": lab["name"], "id": lab["id"], "label": lab["name"]}
+                   for lab in model.labels(content_id)]
+        return 200, {"results": results, "start": 0, "limit": 200, "size": len(results), "_links": {}}
+
+    def _v1_target(self, site, model, raw):
+        found = model.parse(raw)
+        if found is None:
+            raise self._v1_error(site, 404, "No content found with id: ContentId{id=%s}" % raw)
+        return int(raw)
+
+    def _v1_attachment(self, request, site, model, att):
+        kind = model.parse(att["container"])[0]
+        item = self.attachment_json(model, kind, att)
+        base = "%s%s" % (request.url.origin(), site.root)
+        return {"id": item["id"], "type": "attachment", "status": item["status"], "title": item["title"],
+                "version": item["version"], "container": {"id": str(att["container"]), "type": kind},
+                "metadata": {"mediaType": item["mediaType"], "comment": item["comment"]},
+                "extensions": {"mediaType": item["mediaType"], "fileSize": item["fileSize"],
+                               "comment": item["comment"], "fileId": item["fileId"]},
+                "_links": {"webui": item["webuiLink"], "download": item["downloadLink"],
+                           "self": "%s/rest/api/content/%s" % (base, item["id"])}}
+
+    def _uploader(self, upsert):
+        def handler(request, site, model, form):
+            content_id = self._v1_target(site, model, request.match_info["id"])
+            if "file" not in form or not isinstance(form["file"], tuple):
+                raise self._v1_error(site, 400, "At least one attachment file must be included")
+            name, media, data = form["file"]
+            comment = form.get("comment") if isinstance(form.get("comment"), str) else ""
+            same = next((a for a in model.attachments(content_id) if a["title"] == name), None)
+            if same is not None and not upsert:
+                raise self._v1_error(site, 400, "com.atlassian.confluence.api.service.exceptions.BadRequestException: "
+                                     + SAME_FILE % name)
+            if same is not None:
+                model.update_attachment("att%d" % same["number"], self.em.now(), data, comment)
+                att_id = "att%d" % same["number"]
+            else:
+                att_id = model.upload_attachment(content_id, self.em.now(), name, media, data, comment)
+            result = self._v1_attachment(request, site, model, model.attachment(att_id))
+            return 200, {"results": [result], "size": 1, "_links": {}}
+        return handler
+
+    def w_attachment_data(self, request, site, model, form):
+        content_id = self._v1_target(site, model, request.match_info["id"])
+        att = model.attachment(request.match_info["att"])
+        if att is None or att["container"] != content_id:
+            raise self._v1_error(site, 404, "No attachment found with id: %s" % request.match_info["att"])
+        if "file" not in form or not isinstance(form["file"], tuple):
+            raise self._v1_error(site, 400, "At least one attachment file must be included")
+        comment = form.get("comment") if isinstance(form.get("comment"), str) else None
+        model.update_attachment(request.match_info["att"], self.em.now(), form["file"][2], comment)
+        return 200, self._v1_attachment(request, site, model, model.attachment(request.match_info["att"]))
 
     # ---------------------------------------------------------- test control
     def _control_ref(self, body):
@@ -572,6 +774,24 @@ class RestV2Api(ConfluenceRestApi):
         blob = model.blob(att["number"], version)
         return web.json_response({"ok": True, "id": request.match_info["id"], "version": version, "size": blob.size,
                                   "sha256": blob.sha256(), "title": att["title"], "container": str(att["container"])})
+
+    async def c_space(self, request):
+        """A new, empty space (``key``, ``name``; ``cloud``) with its home page, as a site admin creates one."""
+        try:
+            body = await request.json()
+            body = body if isinstance(body, dict) else {}
+            ref = self._control_ref(body)
+            model = self.adopt(ref)
+            key = str(body.get("key") or "")
+            if not re.match(r"^[A-Z0-9]{1,255}$", key):
+                raise ValueError("key must be letters and digits in upper case, not %r" % key)
+            index = model.add_space(key, str(body.get("name") or key), self.em.now())
+            self.sync(ref)
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        space = model.spaces[index]
+        return web.json_response({"ok": True, "id": str(space["id"]), "key": key,
+                                  "homepageId": str(model.content_id("page", index, 0))})
 
     async def c_storm(self, request):
         body = await request.json() if request.can_read_body else {}

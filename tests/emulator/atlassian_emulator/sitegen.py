@@ -123,6 +123,19 @@ class AttachmentBytes(object):
         return digest.hexdigest()
 
 
+class StoredBytes(AttachmentBytes):
+    """The bytes of an attachment version uploaded through the API (kept in memory: test-sized files only)."""
+
+    def __init__(self, att_id, version, data):
+        self.att_id, self.version, self.size, self.data = att_id, version, len(data), data
+        digest = hashlib.sha256(data).hexdigest()
+        self.seed = int(digest[:8], 16)
+        self.cache_key = ("v2-upload", att_id, version, digest)
+
+    def read_at(self, position, count):
+        return self.data[position:min(self.size, position + count)]
+
+
 class _Reader(object):
     """A read-only file over :class:`AttachmentBytes` (``seek``/``read``), for the media host's sender."""
 
@@ -181,6 +194,12 @@ class GeneratedSite(object):
         self.att_status = {}     # attachment number -> status
         self.att_purged = set()
         self.events = []         # what the control API changed, in order
+        # written through the REST API (POST and PUT of pages and blog posts, v1 labels and attachments)
+        self.written = {}        # content id -> {"title", "bodies": {version: storage}, "messages": {version: text}}
+        self.api_made = set()    # content ids created through the API: no generated labels, properties, comments
+        self.labels_added = {}   # content id -> [{"prefix", "name"}]
+        self.att_data = {}       # (attachment number, version) -> bytes uploaded
+        self.att_comments = {}   # attachment number -> the comment of its latest upload
 
     @staticmethod
     def _prefix(counts):
@@ -273,6 +292,9 @@ class GeneratedSite(object):
         return out
 
     def title(self, content_id):
+        written = self.written.get(content_id)
+        if written is not None and written.get("title"):
+            return written["title"]
         kind, space, index = self.parse(content_id)
         row = self._added(kind, space, index)
         if row is not None and row.get("title"):
@@ -295,6 +317,9 @@ class GeneratedSite(object):
     def body(self, content_id, version=None):
         """The storage format of a version (the latest by default)."""
         number = version or self.versions(content_id)[-1][0]
+        written = self.written.get(content_id, {}).get("bodies", {})
+        if number in written:
+            return written[number]
         words = []
         rnd = random.Random(h(self.seed, "body", content_id, number))
         size = int(self.opt["body_size"])
@@ -307,16 +332,33 @@ class GeneratedSite(object):
 
     def labels(self, content_id):
         start = h(self.seed, "labels", content_id)
-        return [{"id": str(1000 + (start + k) % len(WORDS)), "name": WORDS[(start + k) % len(WORDS)],
-                 "prefix": "global"} for k in range(min(int(self.opt["labels"]), len(WORDS)))]
+        out = [] if content_id in self.api_made else [
+            {"id": str(1000 + (start + k) % len(WORDS)), "name": WORDS[(start + k) % len(WORDS)], "prefix": "global"}
+            for k in range(min(int(self.opt["labels"]), len(WORDS)))]
+        for label in self.labels_added.get(content_id, []):
+            if not any(o["name"] == label["name"] and o["prefix"] == label["prefix"] for o in out):
+                out.append({"id": str(2000 + h(label["prefix"], label["name"]) % 10 ** 6), "name": label["name"],
+                            "prefix": label["prefix"]})
+        return out
+
+    def message(self, content_id, number):
+        """A version's message: the one written through the API, else the emulator's."""
+        written = self.written.get(content_id, {}).get("messages", {})
+        if number in written:
+            return written[number]
+        return "Edited by the emulator" if number > 1 else ""
 
     def properties(self, content_id):
+        if content_id in self.api_made:
+            return []
         created = self.created(content_id)
         return [{"id": str(content_id * 100 + k), "key": "emulator-property-%d" % k,
                  "value": {"index": k, "checksum": h(self.seed, "prop", content_id, k) % 10 ** 6},
                  "version": self.version_object(created, 1)} for k in range(int(self.opt["properties"]))]
 
     def comments(self, content_id, inline):
+        if content_id in self.api_made:
+            return []
         created = self.created(content_id)
         count = int(self.opt["inline_comments" if inline else "footer_comments"])
         return [{"id": content_id * 1000 + (200 if inline else 100) + n, "created": created + 600 + n * 60, "n": n}
@@ -344,10 +386,10 @@ class GeneratedSite(object):
         out = []
         generated = self._generated_attachments(content_id)
         created = self.created(content_id)
-        rows = [(n, created + 120 + n * 10, None) for n in range(len(generated))]
+        rows = [(n, created + 120 + n * 10, None, None) for n in range(len(generated))]
         for extra, row in enumerate(self.att_added.get(content_id, [])):
-            rows.append((len(generated) + extra, row["created"], row["size"]))
-        for n, when, size in rows:
+            rows.append((len(generated) + extra, row["created"], row["size"], row))
+        for n, when, size, uploaded in rows:
             number = content_id * 100 + n
             if number in self.att_purged:
                 continue
@@ -359,7 +401,11 @@ class GeneratedSite(object):
             if size is None:
                 size = self._size(sequence)
             versions = [(1, when)] + [(k + 2, t) for k, t in enumerate(self.att_edits.get(number, []))]
-            out.append({"number": number, "title": "file-%d%s" % (sequence, ext), "size": size,
+            title = "file-%d%s" % (sequence, ext)
+            if uploaded is not None and uploaded.get("title"):
+                title, media, description = uploaded["title"], uploaded["mediaType"], "File"
+            comment = self.att_comments.get(number, "")
+            out.append({"number": number, "title": title, "size": size, "comment": comment,
                         "mediaType": media, "mediaTypeDescription": description, "versions": versions,
                         "status": status, "container": content_id})
         return out
@@ -385,10 +431,15 @@ class GeneratedSite(object):
         att = self.attachment("att%d" % number)
         if att is None or not 1 <= version <= len(att["versions"]):
             return None
+        data = self.att_data.get((number, version))
+        if data is not None:
+            return StoredBytes("att%d" % number, version, data)
         return AttachmentBytes("att%d" % number, version, self._version_size(att, version), self.seed)
 
-    @staticmethod
-    def _version_size(att, version):
+    def _version_size(self, att, version):
+        data = self.att_data.get((att["number"], version))
+        if data is not None:
+            return len(data)
         # a new version of an attachment is a little longer than the one before
         return att["size"] + (version - 1) * 17
 
@@ -402,14 +453,79 @@ class GeneratedSite(object):
         self.edits.setdefault(content_id, []).append(when)
         return self.versions(content_id)[-1][0]
 
-    def add(self, kind, space, when, parent=None, title=None):
+    def add(self, kind, space, when, parent=None, title=None, body=None, api=False):
         rows = self.added.setdefault((space, kind), [])
         if parent is not None:
             found = self.parse(parent)
             if found is None or found[0] != "page" or found[1] != space:
                 raise SiteError("the parent %s is not a page of space %s" % (parent, self.spaces[space]["key"]))
         rows.append({"created": when, "parent": int(parent) if parent is not None else None, "title": title})
-        return self.content_id(kind, space, self.count(space, kind) - 1)
+        content_id = self.content_id(kind, space, self.count(space, kind) - 1)
+        if api:
+            self.api_made.add(content_id)
+        if body is not None:
+            self.written[content_id] = {"title": title, "bodies": {1: body}, "messages": {}}
+        return content_id
+
+    def add_space(self, key, name, when):
+        """A new, empty space with its home page (as Confluence creates one); its index."""
+        if any(s["key"] == key for s in self.spaces):
+            raise SiteError("the site has a space %s already" % key)
+        space_id = max([s["id"] for s in self.spaces] + [SPACE_ID_BASE - 1]) + 1
+        self.spaces.append({"id": space_id, "key": key, "name": name, "pages": 0, "blog_posts": 0})
+        index = len(self.spaces) - 1
+        self.by_space_id[space_id] = index
+        self.base_pages.append(0)
+        self.base_blogs.append(0)
+        self.page_prefix.append(self.total_pages)
+        self.blog_prefix.append(self.total_blogs)
+        self.add("page", index, when, None, "%s Home" % name, "<p>Welcome to %s.</p>" % name, api=True)
+        return index
+
+    def find_title(self, kind, space, title):
+        """The current or archived item of ``kind`` titled ``title`` in the space (an index), or None."""
+        for content_id in self.iter_ids(kind, [space]):
+            if self.item_status(content_id) in ("current", "archived") and self.title(content_id) == title:
+                return content_id
+        return None
+
+    def write(self, content_id, when, title, body, message=""):
+        """A new version of a page or blog post with this title and body; the version's number."""
+        if self.parse(content_id) is None:
+            raise SiteError("no page or blog post %s" % content_id)
+        entry = self.written.setdefault(content_id, {"title": None, "bodies": {}, "messages": {}})
+        entry["title"] = title
+        number = self.edit(content_id, when)
+        entry["bodies"][number] = body
+        entry["messages"][number] = message or ""
+        return number
+
+    def add_label(self, content_id, prefix, name):
+        if self.parse(content_id) is None:
+            raise SiteError("no page or blog post %s" % content_id)
+        known = self.labels_added.setdefault(content_id, [])
+        if not any(k["name"] == name and k["prefix"] == prefix for k in known):
+            known.append({"prefix": prefix, "name": name})
+
+    def upload_attachment(self, content_id, when, title, media_type, data, comment=""):
+        """A new attachment with these bytes; its id (``att<number>``)."""
+        if self.parse(content_id) is None:
+            raise SiteError("no page or blog post %s" % content_id)
+        self.att_added.setdefault(content_id, []).append({"created": when, "size": len(data), "title": title,
+                                                          "mediaType": media_type})
+        number = self.attachments(content_id, with_trashed=True)[-1]["number"]
+        self.att_data[(number, 1)] = data
+        self.att_comments[number] = comment or ""
+        return "att%d" % number
+
+    def update_attachment(self, att_id, when, data, comment=None):
+        """A new version of the attachment with these bytes; the version's number."""
+        number = self._att_number(att_id)
+        version = self.edit_attachment(att_id, when)
+        self.att_data[(number, version)] = data
+        if comment is not None:
+            self.att_comments[number] = comment
+        return version
 
     def trash(self, content_id):
         if self.parse(content_id) is None:
