@@ -15,7 +15,7 @@ export ANSIBLE_HOST_KEY_CHECKING := 0
 help:
 	@echo "make demo   - set up, start the emulator, run a backup playbook against it, show the verified backup"
 	@echo "make test   - sanity, lint, docs and docsite, changelog, release and EE checks, molecule, unit and integration tests (everything CI runs)"
-	@echo "make bench  - download, upload, verify, prune and encryption figures, peak memory, resume after a kill, 50 targets at once"
+	@echo "make bench  - download, upload, verify, prune, encryption and off-site copy figures, peak memory, resume after a kill, 50 targets at once"
 	@echo "make chaos  - the seeded fault campaign: 200 runs through ansible-playbook, invariants checked"
 	@echo "make molecule - the roles' molecule scenarios (converge, idempotence, verify)"
 	@echo "make docsite - the documentation site, into .build/docsite/build/html"
@@ -177,12 +177,13 @@ test: checks
 	cd $(STAGE_ROOT) && FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist worksteal -q \
 	  ansible_collections/atlassian_ops/backup/tests/unit ansible_collections/atlassian_ops/backup/tests/e2e
 
-bench: stage fidelity-venv
+bench: stage fidelity-venv azurite
 	FIDELITY_VENV=$(FIDELITY_VENV) $(BIN)/python benchmarks/download_bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/upload_bench.py $(UPLOAD_BENCH_ARGS)
 	$(BIN)/python benchmarks/verify_bench.py $(VERIFY_BENCH_ARGS)
 	$(BIN)/python benchmarks/prune_bench.py
 	$(BIN)/python benchmarks/encrypt_bench.py $(ENCRYPT_BENCH_ARGS)
+	$(BIN)/python benchmarks/offsite_bench.py $(OFFSITE_BENCH_ARGS)
 	$(BIN)/python benchmarks/scale_bench.py $(SCALE_BENCH_ARGS)
 
 CHAOS_RUNS ?= 200

@@ -117,3 +117,37 @@ def test_encrypted_copies_on_s3_and_azure_are_readable_only_by_the_recipients(em
     assert entry["status"] == "failed" and "is not the verified backup" in entry["msg"], entry
     assert container.container_name in entry["msg"] and "differs" in entry["msg"], entry["msg"]
     assert tampered.download_blob().readall() == bytes(changed), "left as found, for inspection"
+
+
+def test_encrypt_local_keeps_only_the_ciphertext_which_the_next_run_checks_and_reuses(emulator, run_playbook, tmp_path,
+                                                                                      s3):
+    """scheduled_backup_encrypt_local: the local backup is its .zip.age (the zip removed once encrypted and copied),
+    the bucket holds the same bytes, and the next run within max_age takes no backup: its verification, max_age
+    reuse and copy check read the manifest and the ciphertext."""
+    keys = make_keys(str(tmp_path / "keys"))
+    with open(keys["age_pub"]) as handle:
+        recipient = handle.read().strip()
+    target = [three_targets(emulator)[0]]
+    env = dict(credentials(emulator), **S3_ENV)
+    variables = dict(s3_vars(s3), scheduled_backup_encrypt_recipients=[recipient], scheduled_backup_encrypt_local=True)
+    first = run_role(run_playbook, tmp_path, target, env=env, **variables)
+    assert first.rc == 0, first.output[-3000:]
+    entry = by_name(first)["site-a"]
+    folder = os.path.dirname(entry["path"])
+    name = os.path.basename(entry["path"])
+    assert not os.path.exists(entry["path"]) and os.path.exists(entry["path"] + ".age"), sorted(os.listdir(folder))
+    with open(entry["path"] + ".age", "rb") as handle:
+        local = handle.read()
+    stored = s3["client"].get_object(Bucket=s3["bucket"], Key="nightly/site-a/" + name + ".age")["Body"].read()
+    assert stored == local
+    identity = pyrage.x25519.Identity.from_str(keys["secrets"][0])
+    assert hashlib.sha256(pyrage.decrypt(local, [identity])).hexdigest() == entry["sha256"]
+
+    posts = len([r for r in emulator.state()["requests"] if r.get("method") == "POST"])
+    second = run_role(run_playbook, tmp_path, target, env=env, **variables)
+    assert second.rc == 0, second.output[-3000:]
+    assert len([r for r in emulator.state()["requests"] if r.get("method") == "POST"]) == posts, "no new backup"
+    again = by_name(second)["site-a"]
+    assert again["status"] == "ok" and again["path"] == entry["path"], again
+    assert sorted(os.listdir(folder)) == sorted([name + ".age", name + ".age.sha256", name + ".sha256",
+                                                 name[:-len(".zip")] + ".json"]), sorted(os.listdir(folder))

@@ -29,8 +29,10 @@ except ImportError:  # pragma: no cover - Python 2
     import Queue as queue  # type: ignore
 
 PART_SIZE = 8 * 1024 * 1024
-WORKERS = 3
-QUEUED = 2
+# Parts in flight: WORKERS being sent, QUEUED waiting, one being filled. More made no difference to the throughput
+# measured (benchmarks/offsite_bench.py), and each costs PART_SIZE of memory.
+WORKERS = 2
+QUEUED = 1
 
 
 class StoreError(Exception):
@@ -58,6 +60,8 @@ class Store(object):
 
     kind = None
     checksum_name = "checksum"  # what the service calls it, for messages (ETag, Content-MD5)
+    whole_md5 = True  # whether finish() and checksums() need the whole content's MD5 (else they get None)
+    takes_bytearray = True  # whether send_part() takes a bytearray as it is (else the writer hands it bytes)
 
     def url(self, name=""):
         """The object's address for messages and results (``s3://bucket/prefix/name``); never a secret."""
@@ -93,7 +97,7 @@ class Store(object):
         raise NotImplementedError
 
     def send_part(self, token, number, data, md5):
-        """Send part ``number`` (1, 2, ...) of ``data`` bytes whose MD5 digest (raw bytes) is ``md5``; the service
+        """Send part ``number`` (1, 2, ...) of ``data`` (bytes-like) whose MD5 digest (raw bytes) is ``md5``; the service
         is asked to check it on receipt. Called from several threads at once."""
         raise NotImplementedError
 
@@ -122,23 +126,27 @@ class Store(object):
 
 
 class Digests(object):
-    """Size, sha256, MD5 and the MD5 of each ``PART_SIZE`` part of a stream, computed as it goes by."""
+    """Size, sha256, the MD5 of each ``PART_SIZE`` part and (``whole_md5``) the whole content's MD5 of a stream,
+    computed as it goes by."""
 
-    def __init__(self, part_size=PART_SIZE):
+    def __init__(self, part_size=PART_SIZE, whole_md5=True):
         self.part_size = part_size
         self.size = 0
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5()  # nosec - the service's checksum, compared with what it reports; not a security use
+        # nosec - the services' checksum, compared with what they report; not a security use
+        self.md5 = hashlib.md5() if whole_md5 else None  # nosec
         self.parts = []
 
     def add_part(self, data):
         self.sha256.update(data)
-        self.md5.update(data)
+        if self.md5 is not None:
+            self.md5.update(data)
         self.size += len(data)
         self.parts.append((len(self.parts) + 1, hashlib.md5(data).digest(), len(data)))  # nosec - as above
 
     def summary(self):
-        return dict(size=self.size, sha256=self.sha256.hexdigest(), md5=self.md5.digest(), parts=list(self.parts))
+        return dict(size=self.size, sha256=self.sha256.hexdigest(),
+                    md5=self.md5.digest() if self.md5 is not None else None, parts=list(self.parts))
 
 
 def file_digests(path, part_size=PART_SIZE):
@@ -167,8 +175,9 @@ class UploadWriter(object):
         self.store = store
         self.name = name
         self.part_size = part_size
-        self.digests = Digests(part_size)
-        self.buffer = bytearray()
+        self.digests = Digests(part_size, whole_md5=store.whole_md5)
+        self.buffer = bytearray(part_size)
+        self.filled = 0
         self.token = store.begin(name, metadata or {})
         self.tasks = queue.Queue(maxsize=queued)
         self.errors = []
@@ -207,11 +216,18 @@ class UploadWriter(object):
         self.tasks.put((number, data, md5))
 
     def write(self, data):
+        """Copy ``data`` (bytes-like; the caller may reuse its buffer) into the part being filled; a full part is
+        queued as it is (no further copy) and a new one started."""
         self._check()
-        self.buffer += data
-        while len(self.buffer) >= self.part_size:
-            self._queue(bytes(self.buffer[:self.part_size]))
-            del self.buffer[:self.part_size]
+        view = memoryview(data)
+        while len(view):
+            take = min(len(view), self.part_size - self.filled)
+            self.buffer[self.filled:self.filled + take] = view[:take]
+            self.filled += take
+            view = view[take:]
+            if self.filled == self.part_size:
+                self._queue(self.buffer if self.store.takes_bytearray else bytes(self.buffer))
+                self.buffer, self.filled = bytearray(self.part_size), 0
         return len(data)
 
     def flush(self):
@@ -227,9 +243,9 @@ class UploadWriter(object):
     def commit(self, before_commit=None):
         """Send what is left, wait for every part, and commit; returns the digests and the expected checksum."""
         try:
-            if self.buffer or not self.digests.parts:
-                self._queue(bytes(self.buffer))
-                self.buffer = bytearray()
+            if self.filled or not self.digests.parts:
+                self._queue(bytes(self.buffer[:self.filled]))
+                self.buffer, self.filled = bytearray(0), 0
             self._drain()
             self._check()
             summary = self.digests.summary()

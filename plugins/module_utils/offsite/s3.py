@@ -48,6 +48,7 @@ class S3Store(Store):
 
     kind = "s3"
     checksum_name = "ETag"
+    whole_md5 = False  # a multi-part upload's ETag comes from the parts' MD5s
 
     def __init__(self, bucket, prefix, endpoint_url=None, region=None, access_key=None, secret_key=None,
                  session_token=None, validate_certs=True, server_side_encryption=True, client=None):
@@ -205,4 +206,7 @@ class S3Store(Store):
 
     def checksums(self, parts, md5):
         joined = hashlib.md5(b"".join(digest for dummy, digest, dummy_size in parts)).hexdigest()  # nosec
-        return set(["%s-%d" % (joined, len(parts)), md5.hex()])
+        found = set(["%s-%d" % (joined, len(parts))])
+        if md5 is not None:
+            found.add(md5.hex())  # the ETag of the same content written in one PutObject
+        return found

@@ -13,7 +13,6 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite import azure_blob, s3
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import StoreError
 
 
@@ -50,7 +49,9 @@ def open_store(module, params):
     """The store of ``params["store"]`` with its connection options (``s3`` or ``azure``) and ``prefix``."""
     kind = params["store"]
     prefix = folder(params.get("prefix"))
+    # Each store's SDK is imported only when that store is used (the Azure SDK alone is some 25 MB of memory).
     if kind == "s3":
+        from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite import s3
         options = params.get("s3")
         if not options:
             module.fail_json(msg="store is s3, but the s3 option (bucket and connection) is not given.")
@@ -61,6 +62,7 @@ def open_store(module, params):
                           secret_key=options.get("secret_key"), session_token=options.get("session_token"),
                           validate_certs=options.get("validate_certs", True),
                           server_side_encryption=options.get("server_side_encryption", True))
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite import azure_blob
     options = params.get("azure")
     if not options:
         module.fail_json(msg="store is azure_blob, but the azure option (container and connection) is not given.")

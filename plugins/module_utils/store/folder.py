@@ -90,17 +90,22 @@ def read_manifests(dest, product, label):
 
 def verify_existing(dest, manifest):
     """True when the manifest's backup is good (no failed verification recorded) and its zip is there with the
-    recorded size and sha256."""
+    recorded size and sha256, or, kept only as its encrypted copy (``<zip>.age``, the zip removed), that copy has
+    the size and sha256 the manifest's ``encryption`` section records."""
     name = manifest.get("file") or ""
     if not name or os.path.basename(name) != name or not mf.is_good(manifest):
         return False
     path = os.path.join(dest, name)
+    size, digest = manifest.get("size"), manifest.get("sha256")
+    section = manifest.get("encryption") if isinstance(manifest.get("encryption"), dict) else {}
+    if not os.path.lexists(path) and section.get("object") == name + ".age":
+        path, size, digest = path + ".age", section.get("size"), section.get("sha256")
     try:
-        if os.path.getsize(path) != manifest.get("size"):
+        if os.path.getsize(path) != size:
             return False
     except OSError:
         return False
-    return file_sha256(path) == manifest.get("sha256")
+    return file_sha256(path) == digest
 
 
 def check_member_names(names):

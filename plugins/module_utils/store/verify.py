@@ -20,6 +20,7 @@ import zipfile
 from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto.age import SUFFIX as ENCRYPTED
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import read_manifests
@@ -79,6 +80,8 @@ class Verification(object):
         raise TaskFailed(msg, **self.result)
 
     def run(self):
+        if self.encrypted_only():
+            return self.result
         self.checksum()
         if mf.level_rank(self.level) >= mf.level_rank("archive"):
             self.archive()
@@ -89,6 +92,46 @@ class Verification(object):
         self.result["verified"] = True
         self.record()
         return self.result
+
+    # ------------------------------------------------------- kept encrypted only
+    def encrypted_only(self):
+        """A backup kept only as its encrypted copy (the zip removed after backup_encrypt, as scheduled_backup does
+        with ``scheduled_backup_encrypt_local``): its ciphertext is checked against the manifest's record (size,
+        sha256, and its ``.sha256`` file), and the verification recorded when the plaintext was there stands for
+        the levels it covers. Without a private key nothing deeper can be read. False when this is not the case."""
+        manifest_path = mf.path_beside(self.path)
+        encrypted = self.path + ENCRYPTED
+        if os.path.lexists(self.path) or not os.path.isfile(encrypted):
+            return False
+        manifest = mf.load(manifest_path)
+        section = (manifest or {}).get("encryption")
+        if not isinstance(section, dict) or section.get("object") != os.path.basename(encrypted):
+            return False
+        self.manifest = manifest
+        self.result.update(manifest_path=manifest_path, size=manifest.get("size"), sha256=manifest.get("sha256"),
+                           inventory=manifest.get("inventory"), inventory_status=manifest.get("inventory_status"))
+        size, digest = os.path.getsize(encrypted), file_sha256(encrypted)
+        try:
+            sidecar = mf.read_sha256(mf.sha256_path(encrypted))
+        except mf.ManifestError:
+            sidecar = "(unreadable)"
+        if size != section.get("size") or digest != section.get("sha256") or sidecar not in (None, digest):
+            self.reject("checksum", "The backup %s is kept only as its encrypted copy %s, and that is not the "
+                                    "ciphertext its manifest %s records (%d bytes with sha256 %s, where %s bytes with "
+                                    "sha256 %s were recorded): it changed or is damaged." % (
+                                        self.path, encrypted, manifest_path, size, digest, section.get("size"),
+                                        section.get("sha256")))
+        recorded = manifest.get("verified_level")
+        if not mf.is_good(manifest) or mf.level_rank(recorded or "") < mf.level_rank(self.level):
+            self.fail("The backup %s is kept only as its encrypted copy, and its manifest records a verification at "
+                      "level %s, not %s; without the plaintext nothing deeper can be checked here. Decrypt it "
+                      "(backup_decrypt, with the private key) and verify the decrypted zip." % (
+                          self.path, recorded or "(none)", self.level))
+        self.result.update(verified=True, level=self.level)
+        self.result["msg"] = ("Verified %s, kept only as its encrypted copy: the ciphertext %s matches its record "
+                              "(size and sha256); the verification at level %s recorded on %s stands for level %s." % (
+                                  self.path, encrypted, recorded, manifest.get("verified_at"), self.level))
+        return True
 
     # ------------------------------------------------------------------ checksum
     def checksum(self):

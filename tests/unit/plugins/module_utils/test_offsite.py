@@ -422,3 +422,30 @@ def test_fetch_brings_back_the_newest_good_copy_checked_against_its_manifest(tmp
         fetch(store, dest)
     assert "is not what its manifest records" in failed.value.msg
     assert not os.path.exists(result["path"]) and not os.path.exists(result["path"] + ".part")
+
+
+def test_a_backup_kept_only_as_its_encrypted_copy_verifies_from_its_record(tmp_path):
+    """backup_verify and max_age reuse on a backup whose zip was removed after backup_encrypt: the ciphertext is
+    checked against the manifest's record, and the recorded verification stands for the levels it covered."""
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import verify_existing
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.verify import Verification
+    path = make_backup(tmp_path)
+    mf.update(mf.path_beside(path), {"verified_level": "archive", "verified_at": "2026-11-22T02:10:00Z"})
+    Encryption(dict(path=path, recipients=[str(identities()[0].to_public())], dest=None, force=False,
+                    check_mode=False), print).run()
+    os.unlink(path)
+
+    def verify(level):
+        return Verification(dict(path=path, level=level, max_drop_percent=20, update_manifest=True, previous=None,
+                                 check_mode=False), print).run()
+    assert verify("archive")["verified"] and verify_existing(str(tmp_path), mf.read(mf.path_beside(path)))
+    with pytest.raises(TaskFailed) as deeper:
+        verify("inventory")
+    assert "nothing deeper can be checked here" in deeper.value.msg
+    with open(path + ".age", "ab") as handle:
+        handle.write(b"x")
+    assert not verify_existing(str(tmp_path), mf.read(mf.path_beside(path)))
+    with pytest.raises(TaskFailed) as damaged:
+        verify("checksum")
+    assert "is not the ciphertext its manifest" in damaged.value.msg
+    assert not mf.is_good(mf.read(mf.path_beside(path))), "the failure is recorded"
