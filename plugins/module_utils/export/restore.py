@@ -25,20 +25,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.api import ImportApi
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import HAS_TOOLBELT, MultipartBody
 
 if HAS_TOOLBELT:
     from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 MARK = "confluence_import sha256:"
-CHUNK = 1024 * 1024
 
 
 class AttachmentBody(MultipartBody):
@@ -51,20 +50,6 @@ class AttachmentBody(MultipartBody):
     def _encoder(self, handle):
         return MultipartEncoder(fields=self.fields + [(self.field, (self.file_name, handle, self.file_type))],
                                 boundary=self.boundary)
-
-
-def file_facts(path):
-    """(size, sha256) of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while True:
-            piece = handle.read(CHUNK)
-            if not piece:
-                break
-            size += len(piece)
-            digest.update(piece)
-    return size, digest.hexdigest()
 
 
 def storage_of(raw):
@@ -175,7 +160,7 @@ class ConfluenceImport(object):
             self.fail("export.json in %s lists no file %s: the manifest does not belong to this folder. Nothing was "
                       "sent to the site." % (self.src, rel))
         try:
-            size, sha = file_facts(path)
+            size, sha = os.path.getsize(path), file_sha256(path)
         except (OSError, IOError) as exc:
             self.fail("Could not read %s of the export (%s): the export is incomplete. Nothing was sent to the site."
                       % (path, getattr(exc, "strerror", None) or exc))
