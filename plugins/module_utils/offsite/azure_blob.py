@@ -70,6 +70,7 @@ class AzureBlobStore(Store):
     kind = "azure_blob"
     checksum_name = "Content-MD5"
     takes_bytearray = False  # the SDK sends bytes; a bytearray would be iterated
+    part_size = 4 * 1024 * 1024  # the SDK copies each block it sends (bytes sliced to its length)
 
     def __init__(self, container, prefix, connection_string=None, account_url=None, credential=None,
                  client_options=None):

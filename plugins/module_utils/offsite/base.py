@@ -62,6 +62,7 @@ class Store(object):
     checksum_name = "checksum"  # what the service calls it, for messages (ETag, Content-MD5)
     whole_md5 = True  # whether finish() and checksums() need the whole content's MD5 (else they get None)
     takes_bytearray = True  # whether send_part() takes a bytearray as it is (else the writer hands it bytes)
+    part_size = PART_SIZE  # the parts sent when the module's part_size is not set
 
     def url(self, name=""):
         """The object's address for messages and results (``s3://bucket/prefix/name``); never a secret."""
@@ -194,12 +195,15 @@ class UploadWriter(object):
             if task is None:
                 return
             number, data, md5 = task
+            task = None  # a worker waiting for its next part must not hold on to the last one
             try:
                 if not self.errors:
                     self.store.send_part(self.token, number, data, md5)
             except Exception as exc:  # pylint: disable=broad-except
                 with self.lock:
                     self.errors.append(exc)
+            finally:
+                data = None
 
     @property
     def error(self):

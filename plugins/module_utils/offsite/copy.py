@@ -36,7 +36,6 @@ from datetime import datetime
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import age
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import (
-    PART_SIZE,
     StoreError,
     UploadWriter,
     file_digests,
@@ -193,7 +192,7 @@ class OffsiteCopy(object):
         """(whether the object's content is the expected one, how that was found out)."""
         comparable = self.store.comparable(stat)
         if section is None and comparable:
-            for size in self.store.part_sizes_for(stat, self.p.get("part_size") or PART_SIZE):
+            for size in self.store.part_sizes_for(stat, self.p.get("part_size") or self.store.part_size):
                 local = file_digests(self.path, size)
                 if local.sha256.hexdigest() != data["sha256"]:
                     self.fail("The local backup %s no longer has the sha256 its manifest records; it changed since it "
@@ -217,8 +216,9 @@ class OffsiteCopy(object):
             self.result["size"] = None if self.result["encrypted"] else data.get("size")
             return None
         local_age = self.local_ciphertext(data)
+        wanted = self.p.get("part_size") or self.store.part_size
         writer = UploadWriter(self.store, self.name, metadata={"sha256": data["sha256"]},
-                              part_size=part_size_for(self.p.get("part_size") or PART_SIZE, data.get("size")))
+                              part_size=part_size_for(wanted, data.get("size")))
         expected = dict(sha256=local_age["sha256"], size=local_age["size"]) if local_age else \
             dict(sha256=data["sha256"], size=data.get("size"))
         try:

@@ -43,12 +43,27 @@ def _code(exc):
         exc, "response") else ""
 
 
+def _config():
+    """Retries as the AWS CLI's standard mode. Each part carries its own Content-MD5, which S3 checks: botocore 1.36
+    and later would add a CRC32 of every part as well (``request_checksum_calculation``), costing CPU and a copy, so
+    that is asked only where an operation requires it. Older botocore does not know the setting."""
+    options = dict(retries=dict(max_attempts=5, mode="standard"), max_pool_connections=16)
+    try:
+        return Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
+                      **options)
+    except TypeError:
+        return Config(**options)
+
+
 class S3Store(Store):
     """``s3://<bucket>/<prefix>``. ``prefix`` is empty or ends with ``/``."""
 
     kind = "s3"
     checksum_name = "ETag"
     whole_md5 = False  # a multi-part upload's ETag comes from the parts' MD5s
+    # S3's smallest part, rclone's default. Each part in flight costs about twice its size in this process (botocore
+    # and the socket layer hold it while it is sent): 8 MiB parts put the module above 100 MB of memory.
+    part_size = 5 * 1024 * 1024
 
     def __init__(self, bucket, prefix, endpoint_url=None, region=None, access_key=None, secret_key=None,
                  session_token=None, validate_certs=True, server_side_encryption=True, client=None):
@@ -59,9 +74,7 @@ class S3Store(Store):
             session = boto3.session.Session(aws_access_key_id=access_key or None,
                                             aws_secret_access_key=secret_key or None,
                                             aws_session_token=session_token or None, region_name=region or None)
-            client = session.client("s3", endpoint_url=endpoint_url or None, verify=validate_certs,
-                                    config=Config(retries=dict(max_attempts=5, mode="standard"),
-                                                  max_pool_connections=16))
+            client = session.client("s3", endpoint_url=endpoint_url or None, verify=validate_certs, config=_config())
         self.client = client
 
     # ------------------------------------------------------------------------------------------------ helpers
