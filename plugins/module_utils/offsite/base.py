@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import threading
 
 try:
@@ -124,6 +125,18 @@ class Store(object):
         (number, md5 digest, size)) whose whole MD5 is ``md5``: a set, since some stores report one of several
         forms depending on how the object was written."""
         raise NotImplementedError
+
+
+def read_manifests(store, listing, folder):
+    """Write each manifest (``<name>.json``) of ``listing`` into ``folder`` as the store holds it: the catalog
+    (``store/catalog.py``, which retention and the choice of a backup read) takes a folder of manifests and the
+    store's object names."""
+    for name in listing:
+        if name.endswith(".json") and not name.endswith(".state.json"):
+            raw = store.read(name)
+            if raw is not None:
+                with open(os.path.join(folder, name), "wb") as handle:
+                    handle.write(raw)
 
 
 class Digests(object):

@@ -39,6 +39,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base 
     StoreError,
     UploadWriter,
     file_digests,
+    read_manifests,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import prune as pruning
@@ -338,12 +339,7 @@ class OffsiteCopy(object):
         listing = self.store.list()
         scratch = tempfile.mkdtemp(prefix="backup-offsite-")
         try:
-            for name in listing:
-                if name.endswith(".json") and not name.endswith(".state.json"):
-                    raw = self.store.read(name)
-                    if raw is not None:
-                        with open(os.path.join(scratch, name), "wb") as handle:
-                            handle.write(raw)
+            read_manifests(self.store, listing, scratch)
             params = dict(path=scratch, product=data.get("product") or self.p.get("product") or "confluence",
                           objects=sorted(listing), scope=None, space_keys=None)
             for key in KEEPS:

@@ -27,7 +27,7 @@ import tempfile
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto.age import SUFFIX as ENCRYPTED
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import StoreError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import StoreError, read_manifests
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import scan, target_label
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
@@ -99,12 +99,7 @@ class OffsiteFetch(object):
         """The base name of the newest good backup of the folder, decided from the store's manifests."""
         scratch = tempfile.mkdtemp(prefix="backup-fetch-")
         try:
-            for name in listing:
-                if name.endswith(".json") and not name.endswith(".state.json"):
-                    raw = self.store.read(name)
-                    if raw is not None:
-                        with open(os.path.join(scratch, name), "wb") as handle:
-                            handle.write(raw)
+            read_manifests(self.store, listing, scratch)
             try:
                 label = target_label(self.p.get("site"))
             except ValueError as exc:
