@@ -184,6 +184,7 @@ bench: stage fidelity-venv azurite
 	$(BIN)/python benchmarks/prune_bench.py
 	$(BIN)/python benchmarks/encrypt_bench.py $(ENCRYPT_BENCH_ARGS)
 	$(BIN)/python benchmarks/offsite_bench.py $(OFFSITE_BENCH_ARGS)
+	$(BIN)/python benchmarks/export_bench.py $(EXPORT_BENCH_ARGS)
 	$(BIN)/python benchmarks/scale_bench.py $(SCALE_BENCH_ARGS)
 
 CHAOS_RUNS ?= 200

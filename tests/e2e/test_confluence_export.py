@@ -93,9 +93,9 @@ def test_a_stopped_export_continues_where_it_stopped(emulator, run_playbook, tmp
     emulator.control("rest_v2/site", SITE)
     dest = tmp_path / "exports"
     dummy, start = log_since(emulator, 0)
-    # The 60th request gets 503 until the client's retries (none here) run out: the run stops half-way.
-    emulator.control("rest_v2/storm", {"count": 1, "every": 60, "status": 503, "retry_after": 0})
-    stopped = run_playbook.module("confluence_export", dest=str(dest), workers=1, retries=0)
+    # The 60th request gets a 500, which nothing retries: the run stops half-way.
+    emulator.control("rest_v2/storm", {"count": 1, "every": 60, "status": 500, "retry_after": None})
+    stopped = run_playbook.module("confluence_export", dest=str(dest), workers=1)
     assert stopped.result["failed"] and "run the task again to continue" in stopped.result["msg"], stopped.result
     folder = stopped.result["path"]
     assert not os.path.exists(os.path.join(folder, "export.json"))

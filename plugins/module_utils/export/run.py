@@ -35,7 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError, AtlassianError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.api import ExportApi, download_link
@@ -43,6 +43,10 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.download import Downloader
 
 KINDS = ("page", "blogpost")
+ATTACHMENT_CHUNK = 64 * 1024
+# An item refused with 429 or 503 after the client's own retries is tried again, after a pause, up to this often:
+# a shared rate limit can refuse one thread several times in a row, and a GET may always be sent again.
+ITEM_ATTEMPTS = 20
 
 
 def _now():
@@ -50,12 +54,13 @@ def _now():
 
 
 class Pace(object):
-    """At most ``rate`` requests per second across threads (None: no limit), halved on a 429 or 503 and grown back
-    by a tenth every 50 answers, up to ``rate``."""
+    """At most ``rate`` requests per second across threads (None: no limit; a given rate is kept 5 % under), cut on a
+    429 or 503 (by a fifth from the full rate, by half below it) and grown back by a tenth every 50 answers."""
 
     def __init__(self, rate, clock=time.monotonic, sleep=time.sleep):
-        self.limit = rate
-        self.rate = rate
+        # 5 % under the limit asked for: a service counting fixed windows sees the odd late request in the next one.
+        self.limit = rate * 0.95 if rate else rate
+        self.rate = self.limit
         self.clock = clock
         self.sleep = sleep
         self.next = 0.0
@@ -82,7 +87,7 @@ class Pace(object):
             self.slowed += 1
             self.since = 0
             if self.rate:
-                self.rate = max(self.rate / 2.0, 0.5)
+                self.rate = max(self.rate * (0.8 if self.rate >= self.limit else 0.5), 0.5)
 
 
 class ConfluenceExport(object):
@@ -131,7 +136,9 @@ class ConfluenceExport(object):
                     original(entry)
             client.on_retry = on_retry
             api = self.local.api = ExportApi(client, self.count)
-            self.local.downloader = Downloader(client, connections=1)
+            # Attachments are mostly small: 64 KiB buffers, not the engine's 1 MiB ones for site backups (8 spare
+            # buffers per download, whose memory a worker thread then keeps).
+            self.local.downloader = Downloader(client, connections=1, chunk_size=ATTACHMENT_CHUNK)
         return api
 
     # ------------------------------------------------------------------------------------------------ the run
@@ -172,11 +179,18 @@ class ConfluenceExport(object):
         try:
             for space in spaces:
                 self.write_json("spaces/%s/space.json" % layout.safe_name(space["key"], "space"), space)
-            pool = ThreadPoolExecutor(max_workers=self.p.get("workers") or 8)
+            workers = self.p.get("workers") or 8
+            pool = ThreadPoolExecutor(max_workers=workers)
             try:
-                futures = [(entry, pool.submit(self.export_item, entry, previous)) for entry in plan["work"]]
-                for entry, future in futures:
-                    items[entry["id"]] = future.result()
+                # At most a few items per worker are queued at once, so that memory does not grow with the site.
+                pending = []
+                for entry in plan["work"]:
+                    pending.append((entry, pool.submit(self.export_item, entry, previous)))
+                    if len(pending) >= workers * 4:
+                        done, future = pending.pop(0)
+                        items[done["id"]] = future.result()
+                for done, future in pending:
+                    items[done["id"]] = future.result()
             except BaseException:
                 # The first failure stops the run: what is queued is dropped, what runs finishes and is journaled.
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -236,6 +250,19 @@ class ConfluenceExport(object):
 
     # ------------------------------------------------------------------------------------------------ one item
     def export_item(self, view, previous):
+        """:meth:`write_item`, tried again when the site refuses it with 429 or 503 (all GETs, which may be sent
+        again; what was written is kept): the pace is cut and the ``Retry-After`` waited for."""
+        for attempt in range(ITEM_ATTEMPTS):
+            try:
+                return self.write_item(view, previous)
+            except AtlassianApiError as exc:
+                if exc.status not in (429, 503) or attempt == ITEM_ATTEMPTS - 1:
+                    raise
+                self.pace.refused()
+                time.sleep(min(exc.retry_after if exc.retry_after is not None else 1.0, 60.0))
+        return None  # not reached
+
+    def write_item(self, view, previous):
         """Write one page or blog post (and its attachments); returns its entry for the manifest."""
         path = layout.item_path(view["space_key"], view["type"], view["id"])
         plural = "pages" if view["type"] == "page" else "blogposts"
