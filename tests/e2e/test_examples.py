@@ -197,6 +197,14 @@ def prepare_offsite(module, request, backups):
     keys = make_keys(folder)
     for private in ("age", "stranger", "ssh"):  # only public keys stay on the backup host
         os.unlink(keys[private])
+    # The servers live for the whole session: start from an empty folder, whatever another test left there (the
+    # examples of backup_offsite copy a newer backup into the same one).
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                      region_name="eu-central-1")
+    for item in s3.list_objects_v2(Bucket="example-atlassian-backups", Prefix="atlassian-backups/").get("Contents", []):
+        s3.delete_object(Bucket="example-atlassian-backups", Key=item["Key"])
+    for item in container.list_blobs(name_starts_with="atlassian-backups/"):
+        container.delete_blob(item.name)
     if module == "backup_fetch":
         # A copy as backup_offsite leaves it, in both stores; the restore folder the examples fetch into.
         import hashlib
@@ -208,8 +216,6 @@ def prepare_offsite(module, request, backups):
                     "size": len(payload), "sha256": digest, "backup_time": "2026-12-03T02:03:04Z"}
         objects = {base + ".zip": payload, base + ".zip.sha256": ("%s  %s.zip\n" % (digest, base)).encode(),
                    base + ".json": json.dumps(manifest).encode()}
-        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="eu-central-1")
         for name, data in objects.items():
             s3.put_object(Bucket="example-atlassian-backups", Key="atlassian-backups/wiki/" + name, Body=data)
             container.upload_blob("atlassian-backups/wiki/" + name, data, overwrite=True)
