@@ -87,6 +87,22 @@ options:
       - At most this many requests per second, all workers together. Not set, no limit but the site's own (its
         C(429) answers are honoured either way).
     type: float
+  archive:
+    description:
+      - Also write the complete export as one zip beside its folder, C(confluence-<site>-content-export-<UTC
+        time>.zip), with the collection's manifest (C(.json), C(kind=content-export)) and C(.sha256) file. The
+        zip's members are the folder's files, stored (not compressed), and C(export.json) at the top.
+      - M(atlassian_ops.backup.backup_verify) (up to V(inventory)), M(atlassian_ops.backup.backup_prune),
+        M(atlassian_ops.backup.backup_offsite) and M(atlassian_ops.backup.backup_metrics) then work on the zip as on
+        any backup. Content exports form a retention series of their own, never mixed with site backups of the same
+        site, and M(atlassian_ops.backup.confluence_backup) never reuses one under C(max_age).
+      - Once the zip is written, the older complete export folders of the same selection are removed, except the
+        newest of them whose C(export.json) records no failed verification. The next run builds on the new folder,
+        or on that one if the new export fails its verification. The older zips stay, for
+        M(atlassian_ops.backup.backup_prune) to rotate.
+      - The role P(atlassian_ops.backup.scheduled_backup#role) sets it for its V(confluence_export) targets.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -102,6 +118,17 @@ EXAMPLES = r"""
       {{ export.path }}: {{ export.counts.pages }} pages, {{ export.counts.blogposts }} blog posts,
       {{ export.fetched.pages }} pages fetched, {{ export.reused.pages }} unchanged, {{ export.deleted | length }}
       deleted since the previous export, {{ export.requests }} requests.
+
+- name: Export every space and zip the export, then verify the zip down to its content
+  atlassian_ops.backup.confluence_export:
+    dest: /srv/backups/confluence-export
+    archive: true
+  register: zipped
+
+- name: Verify the zip (every file's sha256 against export.json, the counts against the previous export)
+  atlassian_ops.backup.backup_verify:
+    path: "{{ zipped.archive_path }}"
+    level: inventory
 
 - name: Export two spaces only
   atlassian_ops.backup.confluence_export:
@@ -121,6 +148,31 @@ manifest_path:
   returned: success, except in check mode
   type: str
   sample: /srv/backups/confluence-export/confluence-export-example.atlassian.net-20261203T020304Z/export.json
+archive_path:
+  description:
+    - With O(archive), the zip of this export, beside its folder; its manifest is beside it (C(.json)), and its
+      C(.sha256) file. Null without O(archive) and in check mode.
+  returned: always
+  type: str
+  sample: /srv/backups/confluence-export/confluence-example.atlassian.net-content-export-20261203T020304Z.zip
+archive_manifest_path:
+  description: With O(archive), the zip's manifest. Null otherwise.
+  returned: always
+  type: str
+  sample: /srv/backups/confluence-export/confluence-example.atlassian.net-content-export-20261203T020304Z.json
+archive_size:
+  description: With O(archive), the zip's size in bytes. Null otherwise.
+  returned: always
+  type: int
+  sample: 7412301824
+removed:
+  description:
+    - With O(archive), the older export folders of the same selection that this run removed once its zip was
+      written (their zips stay). Empty otherwise.
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/backups/confluence-export/confluence-export-example.atlassian.net-20261201T020304Z]
 previous:
   description: The previous complete export of the same selection that unchanged items were taken from, or null.
   returned: always
@@ -222,9 +274,13 @@ msg:
     /srv/backups/confluence-export/confluence-export-example.atlassian.net-20261203T020304Z with 812 requests.
 """
 
+import os
+
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.confluence.spaces import read_space_csv, valid_space_key
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import check_dest, run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.archive import archive_export, remove_older
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.run import ConfluenceExport
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import site_label
 
@@ -236,6 +292,7 @@ ARGUMENT_SPEC = dict(
     full=dict(type="bool", default=False),
     workers=dict(type="int", default=8),
     max_requests_per_second=dict(type="float"),
+    archive=dict(type="bool", default=False),
 )
 
 
@@ -266,7 +323,29 @@ def prepare(module, params):
 
 
 def run(module, params):
-    return ConfluenceExport(params, module.client(), site_label(params["url"]), module.warn).run()
+    label = site_label(params["url"])
+    result = ConfluenceExport(params, module.client(), label, module.warn).run()
+    result.update(archive_path=None, archive_manifest_path=None, archive_size=None, removed=[])
+    if not params["archive"]:
+        return result
+    if params["check_mode"]:
+        result["msg"] += " With archive, the export would then be zipped beside its folder."
+        return result
+    try:
+        zipped = archive_export(result["path"], label, params, result.get("seconds"))
+        removed = remove_older(params["dest"], label, layout.selection_of(params.get("spaces")),
+                               os.path.basename(result["path"]))
+    except (OSError, IOError) as exc:
+        raise TaskFailed("The export %s is complete, but it could not be zipped (%s). Free space or fix the "
+                         "folder's permissions, then run the task again: the next run builds a new export on this one "
+                         "(unchanged items linked, not fetched) and zips that." % (result["path"], getattr(exc, "strerror", None) or exc),
+                         **dict((key, value) for key, value in result.items() if key != "msg"))
+    result.update(archive_path=zipped["path"], archive_manifest_path=zipped["manifest_path"],
+                  archive_size=zipped["size"], removed=removed)
+    result["msg"] += " Zipped into %s (%d bytes, %d members)%s." % (
+        zipped["path"], zipped["size"], zipped["members"],
+        "; removed %d older export folder%s" % (len(removed), "" if len(removed) == 1 else "s") if removed else "")
+    return result
 
 
 def main():
