@@ -36,6 +36,19 @@ description:
     inventory comparison, and M(atlassian_ops.backup.backup_metrics) reports C(verification_ok 0) for it. A later
     verification at the same level or deeper that passes clears the mark. A failure that says nothing of the backup
     (the file is missing, nothing to compare it with) records nothing.
+  - A content export of M(atlassian_ops.backup.confluence_export) is verified too, as its folder or as its zip
+    (O(atlassian_ops.backup.confluence_export#module:archive)). A folder at V(checksum) has every file its
+    C(export.json) lists with the size and sha256 recorded there (each read as a stream), and none missing; at
+    V(archive) every page and blog post JSON also parses and holds the id and version C(export.json) records; at
+    V(inventory) the spaces, pages, blog posts, comments (footer and inline) and attachments are counted from the
+    files themselves, compared with the counts C(export.json) records, and with the previous good export of the
+    same selection in the same folder under O(max_drop_percent). The outcome is recorded in C(export.json); an
+    export whose verification failed is never the base of the next incremental run.
+  - The zip of a content export (C(export.json) at its top, no C(entities.xml)) is verified at V(checksum) and
+    V(archive) as any zip; at V(inventory) its members are counted the same way, each also checked against the
+    sha256 C(export.json) records, and compared with the previous content export zip of the same selection (never
+    with a site backup). The outcome is recorded in the zip's manifest and in its folder's C(export.json) when
+    the folder is still there.
   - The module talks to no service; it reads files on the host that runs it (usually C(localhost)).
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
@@ -61,7 +74,8 @@ seealso:
 options:
   path:
     description:
-      - The backup zip, on the host that runs the module.
+      - The backup zip, on the host that runs the module, or the folder of a content export
+        (M(atlassian_ops.backup.confluence_export)).
     type: path
     required: true
   level:
@@ -135,6 +149,19 @@ EXAMPLES = r"""
     path: "{{ backup.path }}"
     level: inventory
     max_drop_percent: 100
+
+- name: Export the site's spaces item by item (a folder per run)
+  atlassian_ops.backup.confluence_export:
+    url: https://example.atlassian.net
+    username: backup-bot@example.com
+    api_token: "{{ vault_confluence_api_token }}"
+    dest: /srv/backups/confluence-export
+  register: export
+
+- name: Verify the export's folder down to its content (every file's sha256, every item, the counts)
+  atlassian_ops.backup.backup_verify:
+    path: "{{ export.path }}"
+    level: inventory
 
 - name: Compare with a backup of your choice (its zip or its manifest), in check mode so that nothing is written
   atlassian_ops.backup.backup_verify:
@@ -298,8 +325,10 @@ msg:
     with good CRCs; 3 spaces, 1200 pages, 40 blog posts, 300 comments, 500 attachments."
 """
 
+import os
+
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.verify import LEVELS, Verification
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.verify import LEVELS, ExportVerification, Verification
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -316,6 +345,8 @@ def prepare(module, params):
 
 
 def run(module, params):
+    if os.path.isdir(params["path"]):
+        return ExportVerification(params, module.warn).run()
     return Verification(params, module.warn).run()
 
 

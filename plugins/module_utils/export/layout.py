@@ -76,7 +76,7 @@ def selection_of(spaces):
 
 def exports(dest, label, selection):
     """(newest complete export, newest unfinished one newer than it) of ``label`` and ``selection`` in ``dest``:
-    each a (path, manifest or None) pair, or None."""
+    each a (path, manifest or None) pair, or None. A complete export whose verification failed is passed over."""
     complete, unfinished = None, None
     try:
         names = sorted(os.listdir(dest))
@@ -89,7 +89,8 @@ def exports(dest, label, selection):
             continue
         data = read_json(os.path.join(path, MANIFEST))
         if data is not None:
-            if data.get("selection") == selection and data.get("format") == FORMAT:
+            # An export whose verification failed (backup_verify recorded verified: false) is no base to build on.
+            if data.get("selection") == selection and data.get("format") == FORMAT and data.get("verified") is not False:
                 complete, unfinished = (path, data), None
             continue
         started = read_json(os.path.join(path, STARTED))

@@ -102,14 +102,17 @@ def encrypted_copy(zip_path, data):
 
 
 def series_of(data):
-    """(site label, scope, sorted space keys, attachments) of a manifest: one retention series per target and kind.
+    """(site label, scope, sorted space keys, attachments, kind) of a manifest: one retention series per target and
+    kind.
 
     No scope (Confluence Cloud, Snapshots) counts as ``site``; a Snapshots export's ``spaces`` list counts as its
     space keys. Values of an unexpected type are turned into text, so that they form a series of their own.
     ``attachments`` is False for a backup known to have been taken without attachments (``include_attachments``
     false, as taken) and True otherwise (with them, unknown, or not a Confluence backup: manifests of earlier
     versions and other products stay in the series they were in): a backup without attachments never takes the
-    retention slot of one with them, nor the other way round.
+    retention slot of one with them, nor the other way round. ``kind`` is the manifest's ``kind`` (``content-export``
+    for the zip of a confluence_export run), None for a backup: a content export and a site backup of the same site
+    never share a series.
     """
     label = data.get("site_label")
     label = label if isinstance(label, str) else None
@@ -122,7 +125,9 @@ def series_of(data):
         keys = []
     elif not isinstance(keys, (list, tuple)):
         keys = [keys]
-    return label, scope, tuple(sorted(set(str(key) for key in keys))), data.get("include_attachments") is not False
+    kind = data.get("kind")
+    return (label, scope, tuple(sorted(set(str(key) for key in keys))), data.get("include_attachments") is not False,
+            None if kind is None else str(kind))
 
 
 def check_files(zip_path, sha_path, data, encrypted=()):

@@ -190,10 +190,12 @@ class BackupFolder(object):
         self.log = log or (lambda msg: None)
 
     def manifests(self):
-        """Manifests of this source, newest backup first."""
+        """Manifests of this source, newest backup first; never those of a content export (``kind``, the zips
+        confluence_export writes), which are no backup these modules take or reuse."""
         if not self.dest or not os.path.isdir(self.dest):
             return []
-        return [m for m in read_manifests(self.dest, self.product, self.label) if self.accepts(m)]
+        return [m for m in read_manifests(self.dest, self.product, self.label)
+                if m.get("kind") is None and self.accepts(m)]
 
     def fresh(self, max_age, now):
         """The newest good backup younger than ``max_age`` seconds whose file still matches its manifest, or None.

@@ -21,6 +21,9 @@ from datetime import datetime
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto.age import SUFFIX as ENCRYPTED
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import inventory as export_inv
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.archive import is_content_export
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import inventory as inv
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.folder import read_manifests
@@ -30,8 +33,10 @@ LEVELS = mf.LEVELS
 
 
 def same_kind(one, other):
+    """Whether two manifests are of one series for the inventory comparison: product, site, scope, spaces, and kind
+    (a content export's ``content-export``, none for a backup)."""
     return (one.get("product") == other.get("product") and one.get("site_label") == other.get("site_label")
-            and one.get("scope") == other.get("scope")
+            and one.get("scope") == other.get("scope") and one.get("kind") == other.get("kind")
             and sorted(one.get("space_keys") or []) == sorted(other.get("space_keys") or []))
 
 
@@ -73,11 +78,28 @@ class Verification(object):
                     msg += " The failure could not be recorded in the manifest %s (%s): remove or quarantine this " \
                            "backup by hand." % (path, getattr(exc, "strerror", None) or exc)
                 else:
+                    self.mirror(changes)
                     self.result.update(changed=True, failure_recorded=True)
                     msg += (" Recorded in the manifest (verified: false): retention, max_age reuse, restores and "
                             "metrics no longer count this backup; a later verification at level %s or deeper that "
                             "passes clears it." % level)
         raise TaskFailed(msg, **self.result)
+
+    def mirror(self, changes):
+        """The zip of a content export: what was recorded in its manifest is recorded in its folder's export.json too
+        (when the folder is still there), so that the next export never builds on one that failed."""
+        name = (self.manifest or {}).get("export_folder")
+        if not is_content_export(self.manifest) or not name or os.path.basename(name) != name:
+            return
+        path = os.path.join(os.path.dirname(os.path.abspath(self.path)), name, layout.MANIFEST)
+        if not os.path.isfile(path):
+            return
+        try:
+            mf.update(path, changes)
+        except (mf.ManifestError, OSError, IOError) as exc:
+            self.warn("The outcome was recorded in %s, not in the export's own %s (%s): the next confluence_export "
+                      "run may build on this export." % (self.result["manifest_path"], path,
+                                                         getattr(exc, "strerror", None) or exc))
 
     def run(self):
         if self.encrypted_only():
@@ -198,8 +220,20 @@ class Verification(object):
             self.result["members"] = None
 
     # ----------------------------------------------------------------- inventory
+    def read_inventory(self):
+        """The zip's inventory (``store/inventory.py``); a content export's (``export.json`` at the top) is counted
+        from its members, each checked against export.json's sha256 (a mismatch fails at level inventory)."""
+        if not export_inv.is_export_zip(self.path):
+            return inv.read_inventory(self.path)
+        try:
+            dummy, found = export_inv.zip_inventory(self.path)
+        except export_inv.ExportProblem as exc:
+            self.reject(exc.level, "%s Take a new export (confluence_export with archive)." % exc.msg)
+        found["reason"] = None
+        return found
+
     def inventory(self):
-        found = inv.read_inventory(self.path)
+        found = self.read_inventory()
         counts = inv.counts_of(found)
         if counts is None:
             self.result["inventory_status"] = "unknown"
@@ -275,7 +309,10 @@ class Verification(object):
         """A previous backup's counts: recorded in its manifest, else read from its zip when it is there."""
         counts = inv.counts_of((manifest or {}).get("inventory"))
         if counts is None and zip_path and os.path.isfile(zip_path):
-            counts = inv.counts_of(inv.read_inventory(zip_path))
+            if export_inv.is_export_zip(zip_path):
+                counts = inv.counts_of(export_inv.counts_only(zip_path))
+            else:
+                counts = inv.counts_of(inv.read_inventory(zip_path))
         return counts
 
     # -------------------------------------------------------------------- record
@@ -307,9 +344,82 @@ class Verification(object):
                         self.result["changed"] = False
                         self.fail("%s is verified, but its manifest %s could not be updated: %s." % (
                             self.path, manifest_path, getattr(exc, "strerror", None) or exc))
+                    self.mirror(update)
                     wrote = " Recorded %s in the manifest." % ", ".join(shown)
             else:
                 wrote = " The manifest already records this."
         notes = ("; " + "; ".join(self.notes)) if self.notes else ""
         self.result["msg"] = "Verified %s at level %s: %s%s.%s" % (
             self.path, self.level, "; ".join(self.done), notes, wrote)
+
+
+class ExportVerification(Verification):
+    """A confluence_export folder (``path`` is the folder): checksum, every file export.json lists with its size and
+    sha256; archive, every item JSON parses with the id and version export.json records; inventory, the counts
+    from the files, against export.json's and the previous good export of the same selection in the same folder.
+    The outcome is recorded in export.json; an export whose verification failed is never the base of the next
+    incremental run (``layout.exports``)."""
+
+    found = None
+
+    def run(self):
+        folder = self.path
+        manifest_path = os.path.join(folder, layout.MANIFEST)
+        try:
+            self.manifest = mf.read(manifest_path)
+        except mf.ManifestError as exc:
+            self.fail("Cannot verify the content export %s: %s." % (folder, exc))
+        if not is_content_export(self.manifest):
+            self.fail("%s is a folder without the export.json of a complete content export: backup_verify verifies "
+                      "a backup zip or a folder confluence_export wrote (an unfinished export has no export.json; "
+                      "run confluence_export again to finish it)." % folder)
+        self.result["manifest_path"] = manifest_path
+        try:
+            dummy, checked, self.found = export_inv.examine(export_inv.FolderSource(folder), self.level)
+        except export_inv.ExportProblem as exc:
+            self.reject(exc.level, "%s Run confluence_export with full: true for a whole new export." % exc.msg)
+        files = self.manifest.get("files") or {}
+        self.result["members"] = checked
+        self.result["size"] = sum(f.get("size") or 0 for f in files.values() if isinstance(f, dict))
+        self.done.append("%d files match the size and sha256 export.json records" % checked)
+        if self.level != "checksum":
+            self.done.append("%d items parse with the id and version export.json records" % len(
+                self.manifest.get("items") or {}))
+        if self.level == "inventory":
+            self.inventory()
+        self.result["verified"] = True
+        self.record()
+        return self.result
+
+    def read_inventory(self):
+        found = dict(self.found)
+        found["reason"] = None
+        return found
+
+    def find_previous(self):
+        explicit = self.p.get("previous")
+        if explicit and os.path.isdir(explicit):
+            return explicit, self.folder_counts(explicit, mf.load(os.path.join(explicit, layout.MANIFEST)))
+        if explicit:
+            return self.explicit_previous(explicit)
+        mine = self.manifest
+        parent = os.path.dirname(os.path.abspath(self.path))
+        candidates = []
+        for name in sorted(os.listdir(parent), reverse=True):
+            path = os.path.join(parent, name)
+            if not name.startswith(layout.PREFIX) or os.path.abspath(path) == os.path.abspath(self.path):
+                continue
+            data = mf.load(os.path.join(path, layout.MANIFEST))
+            if (data and is_content_export(data) and data.get("site_label") == mine.get("site_label")
+                    and data.get("selection") == mine.get("selection") and mf.is_good(data)
+                    and str(data.get("exported_at") or "") < str(mine.get("exported_at") or "")):
+                candidates.append((path, data))
+        if not candidates:
+            return None, None
+        path, data = next((c for c in candidates if inv.counts_of(c[1].get("inventory"))), candidates[0])
+        return path, self.folder_counts(path, data)
+
+    @staticmethod
+    def folder_counts(path, data):
+        """A previous export folder's counts: recorded by its verification, else counted from its files."""
+        return inv.counts_of((data or {}).get("inventory")) or inv.counts_of(export_inv.counts_only(path))
