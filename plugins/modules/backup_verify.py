@@ -95,11 +95,13 @@ options:
     default: 20
   previous:
     description:
-      - At level V(inventory), the backup to compare with, as the path of its zip or of its manifest. Its counts
-        come from its manifest (recorded by an earlier verification); when the manifest has none, they are read
-        from its zip.
+      - At level V(inventory), the backup to compare with, as the path of its zip or of its manifest (or, for a
+        content export's folder, another export folder). Its counts come from its manifest (recorded by an earlier
+        verification); when the manifest has none, they are read from its zip (or folder).
       - By default, the newest other backup in the same folder whose manifest has the same C(product),
-        C(site_label), C(scope) and C(space_keys) and an older backup time. A backup whose verification recorded
+        C(site_label), C(scope), C(space_keys) and C(kind) and an older backup time. For a content export's
+        folder, the newest older export folder beside it of the same site and selection whose verification did
+        not fail. A backup whose verification recorded
         counts is preferred, so a backup that failed the comparison (and recorded nothing) is not taken as the
         reference. Without a manifest beside O(path) there is no default.
     type: path
@@ -185,12 +187,14 @@ level:
   type: str
   sample: inventory
 sha256:
-  description: The sha256 of the file, as computed now (null when the file is missing or its size is already wrong).
+  description: The sha256 of the file, as computed now (null when the file is missing or its size is already wrong,
+    and for a content export's folder).
   returned: always
   type: str
   sample: 4b25a39167a5709b9094ab494cba7ac57a318c7a4c43912199d3afe383749b06
 size:
-  description: The size of the file in bytes (null when it is missing).
+  description: The size of the file in bytes (null when it is missing); for a content export's folder, the size of
+    the files its C(export.json) lists.
   returned: always
   type: int
   sample: 2147483648
@@ -198,6 +202,7 @@ members:
   description:
     - The number of zip members. At level V(archive) and above, every one of them was read back with a good CRC.
     - Null when the file is missing, or at level V(checksum) when its zip directory cannot be read.
+    - For a content export's folder, the number of files its C(export.json) lists (all checked).
   returned: always
   type: int
   sample: 1234

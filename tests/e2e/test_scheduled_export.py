@@ -47,7 +47,8 @@ def test_an_export_target_is_verified_rotated_copied_and_alarmed_like_a_backup(e
     first_folder = read(one["manifest_path"])["export_folder"]
 
     emulator.control("rest_v2/change", {"edit_pages": 1})
-    with_copies = dict(variables, scheduled_backup_textfile_dir=str(tmp_path / "textfile"), **s3_vars(s3))
+    with_copies = s3_vars(s3)
+    with_copies.update(scheduled_backup_verify="inventory", scheduled_backup_textfile_dir=str(tmp_path / "textfile"))
     second = run_role(run_playbook, tmp_path, target, env=S3_ENV, **with_copies)
     assert second.rc == 0, second
     two = by_name(second)["content"]
