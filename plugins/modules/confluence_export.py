@@ -332,7 +332,7 @@ def run(module, params):
         result["msg"] += " With archive, the export would then be zipped beside its folder."
         return result
     try:
-        zipped = archive_export(result["path"], label, params, result.get("seconds"))
+        zipped = archive_export(result["path"], label, params, result.get("seconds"), result.get("counts"))
         removed = remove_older(params["dest"], label, layout.selection_of(params.get("spaces")),
                                os.path.basename(result["path"]))
     except (OSError, IOError) as exc:

@@ -79,5 +79,6 @@ def test_an_export_target_is_verified_rotated_copied_and_alarmed_like_a_backup(e
     assert three["status"] == "failed" and "Possible mass deletion" in three["msg"], three
     failed = [n for n in os.listdir(dest) if n.startswith(layout.PREFIX) and n > zipped["export_folder"]]
     assert len(failed) == 1 and read(os.path.join(dest, failed[0], "export.json"))["verified"] is False
-    # The next run builds on the last good export, not on the one that failed.
+    # Zipped before its verification: the older folder went, the last good one stays for the next run to build on.
+    assert not os.path.exists(os.path.join(dest, first_folder)) and os.path.isdir(folder)
     assert layout.exports(dest, label, "all")[0][0] == folder

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
 import shutil
@@ -48,8 +49,28 @@ def is_content_export(data):
     return isinstance(data, dict) and data.get("kind") == KIND
 
 
+def _keys_only(pairs):
+    """A JSON object read by :func:`outline`: the top level (the one with ``format``) whole, any other object as the
+    list of its keys."""
+    keys = [key for key, dummy in pairs]
+    return dict(pairs) if "format" in keys else keys
+
+
+def outline(path):
+    """``export.json`` at ``path`` with every object under the top level as the list of its keys (``files``: the
+    paths; ``items``: the ids): its scalars and lists as written, without holding each item's and file's entry (the
+    manifest of 10,000 pages takes about 20 MB read whole). None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"), object_pairs_hook=_keys_only)
+    except (OSError, IOError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def members(manifest):
-    """The zip's members in order: every file ``export.json`` lists (sorted), then ``export.json``."""
+    """The zip's members in order: every file ``export.json`` lists (sorted), then ``export.json``. ``manifest``:
+    export.json whole, or its :func:`outline`."""
     files = manifest.get("files") or {}
     return sorted(rel for rel in files if rel != layout.MANIFEST) + [layout.MANIFEST]
 
@@ -59,7 +80,7 @@ def write_zip(folder, target):
 
     Raises OSError/IOError (a file missing, the disk full); the ``.part`` is removed then.
     """
-    manifest = layout.read_json(os.path.join(folder, layout.MANIFEST))
+    manifest = outline(os.path.join(folder, layout.MANIFEST))
     if manifest is None:
         raise IOError("%s has no readable %s: the export is not complete" % (folder, layout.MANIFEST))
     names = members(manifest)
@@ -83,13 +104,13 @@ def write_zip(folder, target):
     return len(names)
 
 
-def archive_export(folder, label, params, seconds=None):
+def archive_export(folder, label, params, seconds=None, counts=None):
     """Zip the complete export ``folder`` beside it and write the zip's ``.sha256`` and manifest.
 
-    ``params``: the module's options (``spaces``, ``include_attachments``). Returns ``{"path", "manifest_path",
-    "checksum_path", "size", "sha256", "members"}``.
+    ``params``: the module's options (``include_attachments``); ``counts``: the export's (the run's result).
+    Returns ``{"path", "manifest_path", "checksum_path", "size", "sha256", "members"}``.
     """
-    data = layout.read_json(os.path.join(folder, layout.MANIFEST)) or {}
+    data = outline(os.path.join(folder, layout.MANIFEST)) or {}
     target = os.path.join(os.path.dirname(folder), zip_name(os.path.basename(folder), label))
     count = write_zip(folder, target)
     size, digest = os.path.getsize(target), file_sha256(target)
@@ -102,7 +123,7 @@ def archive_export(folder, label, params, seconds=None):
         "backup_id": "%s/%s" % (KIND, os.path.basename(folder)),
         "backup_time": data.get("exported_at"),
         "export_folder": os.path.basename(folder),
-        "export_counts": data.get("counts"),
+        "export_counts": counts,
         "export_seconds": seconds,
         "file": os.path.basename(target), "size": size, "sha256": digest, "zip_entries": count,
         "verified": "zip-structure", "downloaded_at": data.get("exported_at"),
@@ -129,7 +150,7 @@ def remove_older(dest, label, selection, newest):
         path = os.path.join(dest, name)
         if name >= newest or _stamp_of(name, label) is None or not os.path.isdir(path):
             continue
-        data = layout.read_json(os.path.join(path, layout.MANIFEST))
+        data = outline(os.path.join(path, layout.MANIFEST))
         if data is None or data.get("selection") != selection or data.get("format") != layout.FORMAT:
             continue  # unfinished, or another selection: not ours to remove
         older.append((path, data))
