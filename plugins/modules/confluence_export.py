@@ -30,8 +30,11 @@ description:
     C(export.json). The next run of the same selection continues in it, and nothing already written is fetched
     again. The manifest is written last.
   - Polite. Requests run on O(workers) threads, each with its own connection, and at most
-    O(max_requests_per_second) together. A C(429) or C(503) answer is retried after its C(Retry-After), and it
-    halves the pace, which then grows back.
+    O(max_requests_per_second) together (kept 5% under it). A C(429) or C(503) answer is retried after its
+    C(Retry-After), and it slows the pace, which then grows back. Without O(max_requests_per_second), the first
+    C(429) sets the pace to what the site let through in the second before.
+  - Memory does not grow with the site but for the list of its item ids and, in an incremental run, the previous
+    export's manifest. Items and files are journaled on disk, and the manifest is streamed from there.
   - Attachments go through the collection's download engine, with resume, sha256 on the way, and an atomic rename.
 author:
   - atlassian_ops.backup contributors (@atlassian-ops)
@@ -212,7 +215,8 @@ requests:
   type: int
   sample: 812
 rate_limited:
-  description: How many times a C(429) or C(503) answer slowed the run down.
+  description: How many times C(429) or C(503) answers slowed the run down; the refusals of one burst (within a
+    second of each other, when every worker is refused at once) count once.
   returned: always
   type: int
   sample: 0

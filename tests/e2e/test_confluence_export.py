@@ -117,7 +117,8 @@ def test_a_429_storm_slows_the_export_down_and_it_completes(emulator, run_playbo
     emulator.control("rest_v2/site", dict(SITE, pages=6, blogposts=1, attachments=1))
     emulator.control("rest_v2/storm", {"count": 3, "status": 429, "retry_after": 0})
     done = export(run_playbook, tmp_path / "exports", max_requests_per_second=200)
-    assert done["rate_limited"] == 3 and done["http_retries"] == 3, done
+    # Three refusals in a row, within a second: the client retried each, and the pace was cut once for the burst.
+    assert done["rate_limited"] == 1 and done["http_retries"] == 3, done
     check_manifest(done["path"])
 
 

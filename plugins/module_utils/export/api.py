@@ -133,10 +133,11 @@ class ExportApi(object):
         return found
 
     def listing(self, space_id, kind):
-        """Every page (or blog post) of a space, current and archived, as :func:`item_view` dicts."""
+        """Every page (or blog post) of a space, current and archived, as :func:`item_view` dicts, a listing page
+        at a time (a generator)."""
         path = V2 + LISTS[kind] % quote(space_id, safe="")
-        return [item_view(raw, kind) for raw, dummy in self.walk(path, {"status": STATUSES})
-                if raw.get("id") is not None]
+        return (item_view(raw, kind) for raw, dummy in self.walk(path, {"status": STATUSES})
+                if raw.get("id") is not None)
 
     def item(self, kind, item_id):
         """The page or blog post with its body in storage format, and each of its sub-lists (PARTS)."""

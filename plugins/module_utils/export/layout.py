@@ -7,6 +7,7 @@ No Ansible imports. One export is one folder, ``confluence-export-<site label>-<
 
     export.json                                   the manifest, written last: its presence marks the export complete
     journal.jsonl                                 one line per file written (path, size, sha256), while it runs
+    items.jsonl                                   one line per item done ([id, manifest entry]), while it runs
     spaces/<KEY>/space.json                       the space
     spaces/<KEY>/pages/<id>.json                  a page: its metadata, body (storage format), labels, properties,
                                                   footer and inline comments, versions' metadata, attachments' metadata
@@ -33,6 +34,7 @@ import threading
 PREFIX = "confluence-export-"
 MANIFEST = "export.json"
 JOURNAL = "journal.jsonl"
+SPOOL = "items.jsonl"
 STARTED = "started.json"
 FORMAT = 1
 _NAME = re.compile(r"^confluence-export-(?P<label>.+)-(?P<stamp>\d{8}T\d{6}Z)$")
@@ -100,7 +102,12 @@ def exports(dest, label, selection):
 
 
 class Journal(object):
-    """The files written so far (path -> size, sha256), appended one line each, safe across threads."""
+    """The files written so far, appended one line each (path, size, sha256), safe across threads.
+
+    Only what earlier, stopped attempts wrote is held in memory (``files``: what :meth:`has` trusts); the lines of
+    this attempt are read back from the file by :meth:`entries` at the end, so that memory does not grow with the
+    number of files. A path is written once per attempt (the workflow lists each item once).
+    """
 
     def __init__(self, folder):
         self.path = os.path.join(folder, JOURNAL)
@@ -109,19 +116,21 @@ class Journal(object):
         try:
             with open(self.path) as handle:
                 for line in handle:
-                    try:
-                        entry = json.loads(line)
-                        self.files[entry["path"]] = dict(size=entry["size"], sha256=entry["sha256"])
-                    except (ValueError, KeyError, TypeError):
-                        continue  # a line cut by a kill
+                    entry = _entry(line)
+                    if entry is not None:
+                        self.files[entry[0]] = entry[1]
         except (OSError, IOError) as exc:
             if exc.errno != errno.ENOENT:
                 raise
         self.handle = open(self.path, "a")
+        if self.handle.tell():
+            self.handle.write("\n")  # a line cut by a kill stays a line of its own, skipped as unreadable
+        self.start = self.handle.tell()
 
     def add(self, path, size, sha256):
         with self.lock:
-            self.files[path] = dict(size=size, sha256=sha256)
+            if path in self.files:
+                self.files[path] = dict(size=size, sha256=sha256)
             self.handle.write(json.dumps(dict(path=path, size=size, sha256=sha256)) + "\n")
             self.handle.flush()
 
@@ -135,8 +144,49 @@ class Journal(object):
         except OSError:
             return False
 
+    def entries(self):
+        """(path, {size, sha256}) of every file written, each path once with its last record."""
+        if not self.handle.closed:
+            self.handle.flush()
+        for path, entry in self.files.items():
+            yield path, entry
+        with open(self.path) as handle:
+            handle.seek(self.start)
+            for line in handle:
+                entry = _entry(line)
+                if entry is not None and entry[0] not in self.files:
+                    yield entry
+
     def close(self):
         self.handle.close()
+
+
+def _entry(line):
+    """(path, {size, sha256}) of a journal line, or None for a line cut by a kill."""
+    try:
+        entry = json.loads(line)
+        return entry["path"], dict(size=entry["size"], sha256=entry["sha256"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def manifest_text(header, **streams):
+    """``export.json``'s text, a piece at a time: the keys of ``header``, and each of ``streams`` (an iterable of
+    (key, value) pairs) as an object, one member per line. The keys are sorted; a stream is never held whole."""
+    yield "{\n"
+    keys = sorted(set(header) | set(streams))
+    for number, key in enumerate(keys):
+        end = ",\n" if number < len(keys) - 1 else "\n"
+        if key not in streams:
+            yield "  %s: %s%s" % (json.dumps(key), json.dumps(header[key], sort_keys=True), end)
+            continue
+        yield "  %s: {" % json.dumps(key)
+        first = True
+        for member, value in streams[key]:
+            yield "%s\n    %s: %s" % ("" if first else ",", json.dumps(member), json.dumps(value, sort_keys=True))
+            first = False
+        yield ("\n  }" if not first else "}") + end
+    yield "}\n"
 
 
 def link_or_copy(source, target):

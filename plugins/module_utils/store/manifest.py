@@ -189,18 +189,21 @@ def apply(data, changes):
     return new
 
 
-def write_atomic(path, text, mode=0o600):
+def write_atomic(path, text, mode=0o600, sync_folder=True):
     """Replace ``path`` with ``text`` at once, with ``mode``: a reader sees the old file or the new one, never a part.
 
-    The text goes to a hidden temporary file in the same folder (``.<name>.<random>.tmp``, which no reader of
-    ``*.json``, ``*.sha256`` or ``*.prom`` picks up), is flushed to disk and renamed over ``path``; then the folder
-    is synced, so that the rename survives a crash. A failure removes the temporary file.
+    ``text``: a string, or an iterable of strings written one after the other (a large file streamed, never held
+    whole). The text goes to a hidden temporary file in the same folder (``.<name>.<random>.tmp``, which no reader
+    of ``*.json``, ``*.sha256`` or ``*.prom`` picks up), is flushed to disk and renamed over ``path``; then the
+    folder is synced (unless ``sync_folder`` is false: many files of one folder whose caller syncs, or journals,
+    them), so that the rename survives a crash. A failure removes the temporary file.
     """
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            for chunk in ((text,) if isinstance(text, str) else text):
+                handle.write(chunk.encode("utf-8"))
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
@@ -209,6 +212,8 @@ def write_atomic(path, text, mode=0o600):
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+    if not sync_folder:
+        return
     try:
         folder_fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) atlassian_ops.backup contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""confluence_export's pace, journal and streamed manifest (issue 24): what keeps it polite and its memory flat."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.run import Pace
+
+
+class Clock(object):
+    """A clock that moves only when told to, or when the pace sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_given_rate_is_kept_five_percent_under():
+    clock = Clock()
+    pace = Pace(20, clock=clock, sleep=clock.sleep)
+    for dummy in range(96):
+        pace.wait()
+    # 96 requests at 19/s: the first at once, the others 1/19 s apart.
+    assert abs(clock.now - 100.0 - 95 / 19.0) < 1e-6
+
+
+def test_the_refusals_of_one_burst_cut_the_pace_once_and_it_grows_back():
+    clock = Clock()
+    pace = Pace(20, clock=clock, sleep=clock.sleep)
+    for dummy in range(8):  # every worker refused at once
+        pace.refused()
+    assert pace.slowed == 1 and abs(pace.rate - 19 * 0.8) < 1e-9
+    clock.now += 0.5
+    pace.refused()  # still the same burst
+    assert pace.slowed == 1
+    clock.now += 1.0
+    pace.refused()  # a later one, below the full rate: halved
+    assert pace.slowed == 2 and abs(pace.rate - 19 * 0.8 * 0.5) < 1e-9
+    for dummy in range(50 * 12):
+        pace.wait()
+    assert pace.rate == 19.0  # grown back, never above the full rate
+
+
+def test_without_a_rate_the_first_refusal_sets_it_to_what_the_site_let_through():
+    clock = Clock()
+    pace = Pace(None, clock=clock, sleep=clock.sleep)
+    for dummy in range(200):  # unpaced: never sleeps
+        pace.wait()
+        clock.now += 0.02
+    assert clock.slept == [] and pace.rate is None
+    pace.refused()
+    # 50 requests in the last second, kept 5 % under.
+    assert abs(pace.rate - 50 * 0.95) < 1e-9 and pace.limit == pace.rate
+    pace.wait()
+    pace.wait()
+    assert abs(clock.slept[-1] - 1 / 47.5) < 1e-9
+
+
+def test_the_journal_of_a_continued_run_gives_each_file_once_with_its_last_record(tmp_path):
+    folder = str(tmp_path)
+    first = layout.Journal(folder)
+    first.add("a.json", 1, "1" * 64)
+    first.add("b.json", 2, "2" * 64)
+    first.handle.write('{"path": "c.json", "si')  # killed in the middle of a line
+    first.close()
+    (tmp_path / "a.json").write_bytes(b"x")
+    second = layout.Journal(folder)
+    assert second.has(folder, "a.json") and not second.has(folder, "b.json")  # b.json is not on disk
+    second.add("b.json", 3, "3" * 64)
+    second.add("d.json", 4, "4" * 64)
+    assert dict(second.entries()) == {
+        "a.json": dict(size=1, sha256="1" * 64), "b.json": dict(size=3, sha256="3" * 64),
+        "d.json": dict(size=4, sha256="4" * 64)}
+    second.close()
+    third = layout.Journal(folder)  # the file read back agrees: the cut line was skipped, b.json's last record won
+    assert dict(third.entries()) == dict(second.entries())
+    third.close()
+
+
+def test_the_streamed_manifest_is_the_json_of_its_parts():
+    header = {"format": 1, "counts": {"pages": 2}, "deleted": [], "selection": "all"}
+    items = [("10", {"title": "Caf\u00e9", "attachments": []}), ("11", {"title": "B", "attachments": ["x"]})]
+    text = "".join(layout.manifest_text(header, items=iter(items), files=iter([])))
+    data = json.loads(text)
+    assert data == dict(header, items=dict(items), files={})
+    assert list(data) == sorted(data)
+    # One member per line: a reader can see which item a damaged line belongs to.
+    assert '\n    "11": {"attachments": ["x"], "title": "B"}\n' in text
