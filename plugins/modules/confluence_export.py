@@ -31,8 +31,8 @@ description:
     again. The manifest is written last.
   - Polite. Requests run on O(workers) threads, each with its own connection, and at most
     O(max_requests_per_second) together (kept 5% under it). A C(429) or C(503) answer is retried after its
-    C(Retry-After), and it slows the pace, which then grows back. Without O(max_requests_per_second), the first
-    C(429) sets the pace to what the site let through in the second before.
+    C(Retry-After), and it slows the pace, which then grows back. Without O(max_requests_per_second), a C(429)
+    sets the pace to what the site let through in the second before, and the pace then probes upwards slowly.
   - Memory does not grow with the site but for the list of its item ids and, in an incremental run, the previous
     export's manifest. Items and files are journaled on disk, and the manifest is streamed from there.
   - Attachments go through the collection's download engine, with resume, sha256 on the way, and an atomic rename.

@@ -84,16 +84,19 @@ def download_link(raw, base):
 class ExportApi(object):
     """The REST API v2 of one Confluence Cloud site, read through ``client`` (an :class:`AtlassianClient`).
 
-    ``counter`` (a callable) is told of every request, for the run's request count.
+    ``counter`` (a callable) is told of every request, for the run's request count; ``answered`` of every answer
+    the site let through (after the client's retries), for the pace.
     """
 
-    def __init__(self, client, counter=None):
+    def __init__(self, client, counter=None, answered=None):
         self.client = client
         self.counter = counter or (lambda: None)
+        self.answered = answered or (lambda: None)
 
     def get(self, path, params=None):
         self.counter()
         response = self.client.request("GET", path, params=params)
+        self.answered()
         body = read_json(self.client, response, MAX_BODY, ExportApiError)
         if not isinstance(body, dict):
             raise ExportApiError("GET %s answered %s, not a JSON object: %s" % (

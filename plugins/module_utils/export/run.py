@@ -62,13 +62,18 @@ class Pace(object):
     """At most ``rate`` requests per second across threads, adapted to what the site lets through.
 
     A rate given is kept 5 % under (a service counting fixed windows sees the odd late request in the next one).
-    Without one, the first 429 or 503 sets it to 95 % of the requests sent in the second before it: what the site
-    let through. Each 429 or 503 then cuts the pace, by a fifth from the full rate and by half below it, but the
-    refusals of one burst (within a second of the last cut: every worker is refused at once) count once; the pace
-    grows back by a tenth every 50 requests, up to the full rate.
+    Without one, a 429 or 503 sets the pace to 95 % of the answers (:meth:`answered`) of the second before it, what
+    the site let through, once the run (or the last such refusal) is a second old: a refusal sooner than that may
+    be another client's use of the same window, and says nothing of the rate. The pace then grows by 2 % every 50
+    requests, to find a limit higher than the one seen, and the next refusal measures it again.
+
+    Each 429 or 503 cuts the pace, by a fifth from the full rate and by half below it; the refusals of one burst
+    (within a second of the last cut: every worker is refused at once) count once. A pace below its full rate grows
+    back by a tenth every 50 requests.
     """
 
     def __init__(self, rate, clock=time.monotonic, sleep=time.sleep):
+        self.given = bool(rate)
         self.limit = rate * 0.95 if rate else None
         self.rate = self.limit
         self.clock = clock
@@ -77,23 +82,34 @@ class Pace(object):
         self.since = 0
         self.slowed = 0
         self.cut_at = None
+        self.mark = None
         self.recent = collections.deque(maxlen=4096)
         self.lock = threading.Lock()
 
     def wait(self):
         with self.lock:
             now = self.clock()
+            if self.mark is None:
+                self.mark = now
             if not self.rate:
-                self.recent.append(now)
                 return
             start = max(now, self.next)
             self.next = start + 1.0 / self.rate
             self.since += 1
-            if self.since >= 50 and self.rate < self.limit:
-                self.rate = min(self.limit, self.rate * 1.1)
+            if self.since >= 50:
+                if self.rate < self.limit:
+                    self.rate = min(self.limit, self.rate * 1.1)
+                elif not self.given:
+                    self.limit = self.rate = self.limit * 1.02
                 self.since = 0
         if start > now:
             self.sleep(start - now)
+
+    def answered(self):
+        """A request the site let through (what an unknown rate is measured by)."""
+        if not self.given:
+            with self.lock:
+                self.recent.append(self.clock())
 
     def refused(self):
         with self.lock:
@@ -103,11 +119,14 @@ class Pace(object):
             self.cut_at = now
             self.slowed += 1
             self.since = 0
-            if self.limit is None:
-                sent = sum(1 for when in self.recent if when > now - 1.0)
-                self.limit = self.rate = max(sent * 0.95, 0.5)
-                self.recent.clear()
-                return
+            if not self.given:
+                if self.mark is not None and now - self.mark >= 1.0:
+                    passed = sum(1 for when in self.recent if when > now - 1.0)
+                    self.limit = self.rate = max(passed * 0.95, 0.5)
+                    return
+                self.mark = now
+                if self.rate is None:
+                    return
             self.rate = max(self.rate * (0.8 if self.rate >= self.limit else 0.5), 0.5)
 
 
@@ -156,7 +175,7 @@ class ConfluenceExport(object):
                 if original:
                     original(entry)
             client.on_retry = on_retry
-            api = self.local.api = ExportApi(client, self.count)
+            api = self.local.api = ExportApi(client, self.count, self.pace.answered)
             # Attachments are mostly small: 64 KiB buffers, not the engine's 1 MiB ones for site backups (8 spare
             # buffers per download, whose memory a worker thread then keeps).
             self.local.downloader = Downloader(client, connections=1, chunk_size=ATTACHMENT_CHUNK)
@@ -375,6 +394,7 @@ class ConfluenceExport(object):
         os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
         self.count()
         got = self.local.downloader.download(link, target, identity="%s v%s" % (raw.get("id"), version))
+        self.pace.answered()
         expected = raw.get("fileSize")
         if isinstance(expected, int) and expected != got["size"]:
             self.warn("The attachment %s has %d bytes, not the %d its metadata says; the bytes received are kept." % (

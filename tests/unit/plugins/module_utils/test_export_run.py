@@ -54,19 +54,41 @@ def test_the_refusals_of_one_burst_cut_the_pace_once_and_it_grows_back():
     assert pace.rate == 19.0  # grown back, never above the full rate
 
 
-def test_without_a_rate_the_first_refusal_sets_it_to_what_the_site_let_through():
+def test_without_a_rate_a_refusal_sets_it_to_what_the_site_let_through_and_it_is_probed_upwards():
     clock = Clock()
     pace = Pace(None, clock=clock, sleep=clock.sleep)
-    for dummy in range(200):  # unpaced: never sleeps
+    for number in range(200):  # unpaced: never sleeps
         pace.wait()
-        clock.now += 0.02
+        if number % 4:
+            pace.answered()  # three in four let through
+        clock.now += 0.015
     assert clock.slept == [] and pace.rate is None
     pace.refused()
-    # 50 requests in the last second, kept 5 % under.
+    # 50 answers in the last second (of 66 sent), kept 5 % under.
     assert abs(pace.rate - 50 * 0.95) < 1e-9 and pace.limit == pace.rate
-    pace.wait()
-    pace.wait()
-    assert abs(clock.slept[-1] - 1 / 47.5) < 1e-9
+    for dummy in range(101):
+        pace.wait()
+    # Paced, and probing for more: 2 % up every 50 requests.
+    assert abs(clock.slept[1] - 1 / 47.5) < 1e-9 and abs(pace.rate - 47.5 * 1.02 * 1.02) < 1e-9
+
+
+def test_a_refusal_in_the_runs_first_second_is_another_clients_and_sets_no_rate():
+    clock = Clock()
+    pace = Pace(None, clock=clock, sleep=clock.sleep)
+    for dummy in range(3):  # the window was nearly used up by someone else: three answers, then refused
+        pace.wait()
+        pace.answered()
+        clock.now += 0.01
+    pace.refused()
+    assert pace.rate is None and pace.slowed == 1
+    clock.now += 1.0  # the Retry-After; the next window lets 50 through
+    for dummy in range(50):
+        pace.wait()
+        pace.answered()
+        clock.now += 0.004
+    clock.now += 0.5
+    pace.refused()
+    assert abs(pace.rate - 50 * 0.95) < 1e-9
 
 
 def test_the_journal_of_a_continued_run_gives_each_file_once_with_its_last_record(tmp_path):
