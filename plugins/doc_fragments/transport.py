@@ -29,6 +29,9 @@ options:
     description:
       - How many times a request is retried after HTTP 429, 502, 503, 504 or a lost connection.
       - The wait honours C(Retry-After) (seconds or HTTP date), otherwise it is a jittered exponential backoff.
+      - A C(429) or C(503) that says when to come back (C(Retry-After)) is a pace, not a failure. It is waited for as
+        asked and does not use up O(retries), for at most 15 minutes of such waits per request (and ten times
+        O(retries) answers). A single C(Retry-After) beyond 15 minutes is not waited for.
       - A request that starts something (a backup, an export, an import, a restore) is retried only when the
         service certainly did not act on it.
       - V(0) disables retries.

@@ -11,7 +11,8 @@ Rules (see STYLE.md):
 * one ``requests.Session`` per run, a timeout on every call;
 * Authorization is sent only to the configured host (never to a redirect
   target such as the media host that serves signed download links);
-* retries on 429/502/503/504 and connection errors, honouring ``Retry-After``
+* retries on 429/502/503/504 and connection errors, honouring ``Retry-After``; a 429 or 503 with ``Retry-After``
+  is waited for as asked without using up ``retries`` (bounded by ``max_retry_after`` in all)
   (seconds or HTTP date), otherwise full-jitter exponential backoff capped at
   ``retry_max_delay``;
 * a POST is retried only when the service certainly did not act on it
@@ -382,7 +383,9 @@ class AtlassianClient(object):
         method = method.upper()
         url = self.url_for(path_or_url)
         safe_url = redact_url(url)
-        attempt = 0
+        attempt = 0      # every retry, for the log
+        counted = 0      # the retries ``retries`` bounds
+        told = 0.0       # seconds waited as 429/503 answers' Retry-After asked
         while True:
             try:
                 response = self._send_following(method, url, json=json, data=data, params=params,
@@ -393,10 +396,11 @@ class AtlassianClient(object):
                 raise tls_error(exc, method, url)
             except (RequestsConnectionError, ReadTimeout, ChunkedEncodingError) as exc:
                 timed_out = isinstance(exc, (ReadTimeout, ConnectTimeout))
-                if attempt < self.retries and self._retry_allowed(method, retry, exc=exc):
-                    delay = backoff_delay(attempt, self.retry_base_delay, self.retry_max_delay, self.rand)
+                if counted < self.retries and self._retry_allowed(method, retry, exc=exc):
+                    delay = backoff_delay(counted, self.retry_base_delay, self.retry_max_delay, self.rand)
                     if self._fits(delay, deadline):
                         attempt += 1
+                        counted += 1
                         self._notify(attempt, delay, "timeout" if timed_out else "connection error", method, url)
                         self.sleep(delay)
                         continue
@@ -409,17 +413,27 @@ class AtlassianClient(object):
             ok = (status in expected) if expected else (200 <= status < 300)
             if ok:
                 return response
-            if status in RETRY_STATUSES and attempt < self.retries and self._retry_allowed(method, retry, status=status):
+            if status in RETRY_STATUSES and self.retries and self._retry_allowed(method, retry, status=status):
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                # A 429 or 503 that says when to come back is a pace, not a failure: it is waited for as asked, and
+                # does not use up ``retries``; such waits are bounded by max_retry_after in all (and the answers by
+                # ten times ``retries``, for a service that keeps saying "now").
+                paced = retry_after is not None and status in (429, 503) and attempt < 10 * self.retries
                 if retry_after is not None:
                     delay = retry_after + min(1.0, retry_after * 0.1) * self.rand()
                     if delay > self.max_retry_after:
                         raise self._api_error(response, method, url, retry_after=retry_after)
                 else:
-                    delay = backoff_delay(attempt, self.retry_base_delay, self.retry_max_delay, self.rand)
-                if self._fits(delay, deadline):
+                    delay = backoff_delay(counted, self.retry_base_delay, self.retry_max_delay, self.rand)
+                if paced and told + delay > self.max_retry_after:
+                    raise self._api_error(response, method, url, retry_after=retry_after)
+                if (paced or counted < self.retries) and self._fits(delay, deadline):
                     response.close()
                     attempt += 1
+                    if paced:
+                        told += delay
+                    else:
+                        counted += 1
                     self._notify(attempt, delay, "HTTP %d" % status, method, url)
                     self.sleep(delay)
                     continue

@@ -40,7 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianApiError, AtlassianError
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client import AtlassianError
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.api import ExportApi, download_link
@@ -49,9 +49,6 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.down
 
 KINDS = ("page", "blogpost")
 ATTACHMENT_CHUNK = 64 * 1024
-# An item refused with 429 or 503 after the client's own retries is tried again, after a pause, up to this often:
-# a shared rate limit can refuse one thread several times in a row, and a GET may always be sent again.
-ITEM_ATTEMPTS = 20
 
 
 def _now():
@@ -252,7 +249,7 @@ class ConfluenceExport(object):
             # At most a few items per worker are queued at once, so that memory does not grow with the site.
             pending = collections.deque()
             for view in views:
-                pending.append(pool.submit(self.export_item, view, previous))
+                pending.append(pool.submit(self.write_item, view, previous))
                 if len(pending) >= workers * 4:
                     self.spool_item(tally, pending.popleft().result())
             while pending:
@@ -309,19 +306,6 @@ class ConfluenceExport(object):
         return deleted
 
     # ------------------------------------------------------------------------------------------------ one item
-    def export_item(self, view, previous):
-        """:meth:`write_item`, tried again when the site refuses it with 429 or 503 (all GETs, which may be sent
-        again; what was written is kept): the pace is cut and the ``Retry-After`` waited for."""
-        for attempt in range(ITEM_ATTEMPTS):
-            try:
-                return self.write_item(view, previous)
-            except AtlassianApiError as exc:
-                if exc.status not in (429, 503) or attempt == ITEM_ATTEMPTS - 1:
-                    raise
-                self.pace.refused()
-                time.sleep(min(exc.retry_after if exc.retry_after is not None else 1.0, 60.0))
-        return None  # not reached
-
     def write_item(self, view, previous):
         """Write one page or blog post (and its attachments); returns its entry for the manifest."""
         path = layout.item_path(view["space_key"], view["type"], view["id"])

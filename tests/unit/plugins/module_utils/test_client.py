@@ -75,7 +75,7 @@ def test_get_honours_retry_after_in_both_forms():
     assert response.json() == {"ok": True}
     assert fake.sleeps[0] == pytest.approx(7.35)           # 7 s + a little jitter
     assert 25 <= fake.sleeps[1] <= 32                       # the HTTP-date form
-    assert fake.sleeps[2] == pytest.approx(2.0)             # backoff: min(60, 1*2**2)*0.5
+    assert fake.sleeps[2] == pytest.approx(0.5)             # backoff: the first counted retry, min(60, 1*2**0)*0.5
     assert [e["reason"] for e in client.retry_log] == ["HTTP 429", "HTTP 503", "HTTP 502"]
 
 
@@ -88,6 +88,44 @@ def test_retries_stop_and_error_is_raised():
         client.request("GET", "/x")
     assert info.value.status == 503 and len(fake.sleeps) == 2
     assert "down for maintenance" in info.value.body
+
+
+@responses.activate
+def test_a_429_that_says_when_to_come_back_is_a_pace_and_does_not_use_up_retries():
+    client, fake = make_client(retries=2)
+    for _i in range(6):  # a shared rate limit refusing one caller six times in a row (the export bench saw it)
+        responses.add(responses.GET, BASE + "/x", status=429, headers={"Retry-After": "2"})
+    responses.add(responses.GET, BASE + "/x", status=502)
+    responses.add(responses.GET, BASE + "/x", status=502)
+    responses.add(responses.GET, BASE + "/x", json={"ok": True})
+    assert client.request("GET", "/x").json() == {"ok": True}
+    # Six waits as asked, then the two retries of the failures without Retry-After.
+    assert fake.sleeps[:6] == [pytest.approx(2.1)] * 6 and len(fake.sleeps) == 8
+
+
+@responses.activate
+def test_paced_waits_are_bounded_in_all_and_in_number():
+    client, fake = make_client(retries=2, max_retry_after=60)
+    for _i in range(5):
+        responses.add(responses.GET, BASE + "/x", status=503, headers={"Retry-After": "20"})
+    with pytest.raises(AtlassianApiError) as info:
+        client.request("GET", "/x")
+    assert info.value.status == 503 and len(fake.sleeps) == 2  # a third 20 s wait would pass 60 s in all
+
+    responses.reset()
+    client, fake = make_client(retries=2)
+    for _i in range(30):  # "come back now", for ever
+        responses.add(responses.GET, BASE + "/x", status=429, headers={"Retry-After": "0"})
+    with pytest.raises(AtlassianApiError):
+        client.request("GET", "/x")
+    assert len(fake.sleeps) == 22  # ten times retries as asked, then the two retries
+
+    responses.reset()
+    client, fake = make_client(retries=0)
+    responses.add(responses.GET, BASE + "/x", status=429, headers={"Retry-After": "1"})
+    with pytest.raises(AtlassianApiError):
+        client.request("GET", "/x")
+    assert fake.sleeps == []  # retries: 0 disables every retry
 
 
 @responses.activate
