@@ -87,6 +87,13 @@ def test_items_and_sub_resources(emulator, site):
     labels = get(emulator, "/wiki/api/v2/pages/%s/labels" % home).json()["results"]
     assert len(labels) == 2 and set(labels[0]) == {"id", "name", "prefix"}
     assert len(get(emulator, "/wiki/api/v2/pages/%s/properties" % home).json()["results"]) == 1
+    # include-*: the same lists inside the item, with meta.hasMore; without it the item holds none of them.
+    assert "labels" not in page and "versions" not in page
+    whole = get(emulator, "/wiki/api/v2/pages/%s" % home, **{"include-labels": "true", "include-versions": "true",
+                                                             "include-properties": "true"}).json()
+    assert whole["labels"]["results"] == labels and whole["labels"]["meta"] == {"hasMore": False, "cursor": None}
+    assert [v["number"] for v in whole["versions"]["results"]] == [v["number"] for v in versions]
+    assert whole["properties"]["_links"]["self"].endswith("/pages/%s/properties" % home)
     footer = get(emulator, "/wiki/api/v2/pages/%s/footer-comments" % home, **{"body-format": "storage"}).json()
     assert footer["results"][0]["pageId"] == home and footer["results"][0]["body"]["storage"]["value"]
     inline = get(emulator, "/wiki/api/v2/pages/%s/inline-comments" % home).json()["results"]

@@ -5,8 +5,10 @@
 
 No Ansible imports. Sources (docs/confluence_export.md has them in full): developer.atlassian.com, Confluence Cloud
 REST API v2: ``GET /wiki/api/v2/spaces`` (``keys``), ``/spaces/{id}/pages`` and ``/spaces/{id}/blogposts`` (every
-status asked for: current, archived), ``/pages/{id}?body-format=storage`` and ``/blogposts/{id}``, and under each of
-these ``/labels``, ``/properties``, ``/footer-comments``, ``/inline-comments``, ``/versions`` and ``/attachments``.
+status asked for: current, archived), ``/pages/{id}?body-format=storage`` and ``/blogposts/{id}`` (with
+``include-labels``, ``include-properties`` and ``include-versions``: the first 50 of each, and ``meta.hasMore``), and
+under each of these ``/labels``, ``/properties``, ``/versions`` (when more than the item held),
+``/footer-comments``, ``/inline-comments`` and ``/attachments``.
 Lists are cursor-paginated: ``limit`` (at most 250) and ``cursor``; the next page is ``_links.next`` or the ``Link``
 header (``rel="next"``). An attachment's binary is its ``downloadLink`` (``_links.download``), relative to the
 answer's ``_links.base``: the site redirects it to the media host, which the shared download engine follows.
@@ -42,6 +44,9 @@ LISTS = {"page": "spaces/%s/pages", "blogpost": "spaces/%s/blogposts"}
 ITEMS = {"page": "pages/%s", "blogpost": "blogposts/%s"}
 # What each page or blog post carries besides itself, read from its own sub-lists.
 PARTS = ("labels", "properties", "footer-comments", "inline-comments", "versions", "attachments")
+# The parts the item's own GET can carry (``include-<part>=true``: the first 50, with ``meta.hasMore``), which saves
+# their sub-list requests: three of the six for most items.
+INCLUDED = ("labels", "properties", "versions")
 # The write side: where each kind is created, found by title, and updated; the v1 resources v2 lacks.
 CREATE = {"page": V2 + "pages", "blogpost": V2 + "blogposts"}
 V1_LABELS = "wiki/rest/api/content/%s/label"
@@ -65,6 +70,16 @@ def item_view(raw, kind):
             "space_id": str(raw.get("spaceId")) if raw.get("spaceId") is not None else None,
             "parent_id": str(raw.get("parentId")) if raw.get("parentId") is not None else None,
             "version": version.get("number"), "modified": version.get("createdAt")}
+
+
+def whole(included):
+    """Whether an item's included part (``{"results", "meta": {"hasMore"}}``) holds every entry: only when the answer
+    says so (``hasMore`` false), never by guess."""
+    if not isinstance(included, dict) or not isinstance(included.get("results"), list):
+        return False
+    meta = included.get("meta")
+    return isinstance(meta, dict) and meta.get("hasMore") is False and all(
+        isinstance(entry, dict) for entry in included["results"])
 
 
 def download_link(raw, base):
@@ -143,11 +158,21 @@ class ExportApi(object):
                 if raw.get("id") is not None)
 
     def item(self, kind, item_id):
-        """The page or blog post with its body in storage format, and each of its sub-lists (PARTS)."""
+        """The page or blog post with its body in storage format, and each of its sub-lists (PARTS).
+
+        The labels, properties and versions come with the item (``include-*``) when its answer holds all of them
+        (a ``results`` list and ``meta.hasMore`` false); otherwise, as for the other parts, from the sub-list.
+        """
         path = V2 + ITEMS[kind] % quote(item_id, safe="")
-        dummy, body = self.get(path, {"body-format": "storage"})
+        params = dict(("include-" + part, "true") for part in INCLUDED)
+        params["body-format"] = "storage"
+        dummy, body = self.get(path, params)
         parts = {}
         for part in PARTS:
+            included = body.pop(part, None) if part in INCLUDED else None
+            if whole(included):
+                parts[part] = included["results"]
+                continue
             params = {"body-format": "storage"} if part.endswith("comments") else {}
             parts[part] = [dict(raw, _base=base) if part == "attachments" else raw
                            for raw, base in self.walk(path + "/" + part, params)]

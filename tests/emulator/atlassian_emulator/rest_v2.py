@@ -14,7 +14,9 @@ Each Cloud site answers at ``/wiki`` (the default site) or ``/sites/<cloudName>/
   ``sort`` (id, -id, created-date, -created-date, modified-date, -modified-date, title, -title; default id),
   ``body-format`` (storage, atlas_doc_format: the storage body in both), ``limit`` (1..250, 25), ``cursor``.
 * ``GET <wiki>/api/v2/pages/{id}`` and ``.../blogposts/{id}``: ``body-format``, ``version`` (an older one),
-  ``status`` (a trashed item only when asked for).
+  ``status`` (a trashed item only when asked for), and ``include-labels``, ``include-properties``,
+  ``include-versions`` (``true``): the first 50 of each sub-resource in the item, as ``{"results", "meta":
+  {"hasMore", "cursor"}, "_links": {"self"}}``; ``cursor`` continues the sub-resource's own list.
 * ``GET <wiki>/api/v2/{pages|blogposts}/{id}/{versions|labels|properties|footer-comments|inline-comments|attachments}``
   and ``GET <wiki>/api/v2/attachments/{id}``; comments take ``body-format``, attachments ``status``, ``filename``,
   ``mediaType``.
@@ -55,6 +57,9 @@ PAGE_STATUSES = ("current", "archived", "trashed", "deleted")
 SORTS = ("id", "-id", "created-date", "-created-date", "modified-date", "-modified-date", "title", "-title")
 BODY_FORMATS = ("storage", "atlas_doc_format")
 SUBRESOURCES = ("versions", "labels", "properties", "footer-comments", "inline-comments", "attachments")
+# What GET pages/{id} and blogposts/{id} include when asked (include-<name>=true), and how many of each at most.
+INCLUDES = ("labels", "properties", "versions")
+INCLUDE_LIMIT = 50
 _FILE = re.compile(r"^v2att-(\d+)-(\d+)$")
 # The v1 content resources the write side answers (labels, attachments), logged with the v2 requests.
 V1_CONTENT = r"^/(?:sites/[^/]+/)?wiki/rest/api/content/"
@@ -376,6 +381,14 @@ class RestV2Api(ConfluenceRestApi):
                 if not 1 <= version <= len(model.versions(content_id)):
                     raise _not_found()
             item = self.content_json(model, kind, content_id, fmt, request, site, version=version)
+            for name in INCLUDES:
+                if str(query.get("include-" + name, "")).lower() == "true":
+                    everything = getattr(self, "_" + name)(model, kind, content_id, request, site)
+                    more = len(everything) > INCLUDE_LIMIT
+                    item[name] = {"results": everything[:INCLUDE_LIMIT],
+                                  "meta": {"hasMore": more,
+                                           "cursor": _cursor({"o": INCLUDE_LIMIT}) if more else None},
+                                  "_links": {"self": "%s/%s" % (request.path, name)}}
             item["_links"]["base"] = "%s%s" % (request.url.origin(), site.root)
             return item, {}
         return handler

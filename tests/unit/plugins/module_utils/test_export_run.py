@@ -121,3 +121,44 @@ def test_the_streamed_manifest_is_the_json_of_its_parts():
     assert list(data) == sorted(data)
     # One member per line: a reader can see which item a damaged line belongs to.
     assert '\n    "11": {"attachments": ["x"], "title": "B"}\n' in text
+
+
+class FakeClient(object):
+    """Answers GETs from a dict of path -> JSON body; records the paths asked for."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+
+    def request(self, method, path, params=None):
+        self.asked.append(path)
+        return FakeResponse(self.answers[path])
+
+
+class FakeResponse(object):
+    headers = {}
+
+    def __init__(self, body):
+        self.body = body
+
+
+def test_an_item_s_included_parts_are_used_only_when_the_answer_says_it_holds_them_all(monkeypatch):
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import api as export_api
+
+    monkeypatch.setattr(export_api, "read_json", lambda client, response, limit, cls: response.body)
+    empty = {"results": []}
+    versions = [{"number": n} for n in range(60, 10, -1)]
+    answers = {"wiki/api/v2/pages/7": {
+        "id": "7", "version": {"number": 60},
+        "labels": {"results": [{"name": "a"}], "meta": {"hasMore": False, "cursor": None}},
+        "properties": {"results": []},  # no meta: not trusted
+        "versions": {"results": versions, "meta": {"hasMore": True, "cursor": "x"}}}}
+    for part in ("properties", "footer-comments", "inline-comments", "attachments"):
+        answers["wiki/api/v2/pages/7/" + part] = empty
+    answers["wiki/api/v2/pages/7/versions"] = {"results": versions + [{"number": n} for n in range(10, 0, -1)]}
+    client = FakeClient(answers)
+    body, parts = export_api.ExportApi(client).item("page", "7")
+    assert parts["labels"] == [{"name": "a"}] and len(parts["versions"]) == 60
+    assert "labels" not in body and "versions" not in body
+    assert "wiki/api/v2/pages/7/labels" not in client.asked
+    assert "wiki/api/v2/pages/7/versions" in client.asked and "wiki/api/v2/pages/7/properties" in client.asked
