@@ -19,7 +19,8 @@ description:
     manifests of format 1 (the collection's) are read.
   - Each target is pruned on its own, as one series. A target is a site label, a scope (V(site) or V(space)) and
     a sorted set of space keys. A site backup and a backup of spaces C(DOC) and C(TEAM) of the same site are two
-    series. The space selection of a Snapshots export counts as its space keys.
+    series. The space selection of a Snapshots export counts as its space keys. A content export (the zip of
+    M(atlassian_ops.backup.confluence_export)) is a series of its own, apart from the site backups of the same site.
   - Only verified backups take part. A backup counts as verified when its zip is there with the size its
     manifest records, and when its C(.sha256) file, if there is one, holds the manifest's sha256. The module
     does not read the zip itself.
@@ -84,6 +85,17 @@ options:
       - Only the series of exactly these spaces (in any order). Implies O(scope=space) for Confluence backups.
     type: list
     elements: str
+  kind:
+    description:
+      - Only series of this kind. V(backup) is a backup the product restores itself (a site or space backup, a
+        Snapshots export; its manifest records no C(kind)). V(content-export) is the zip of a
+        M(atlassian_ops.backup.confluence_export) run (C(kind) C(content-export) in its manifest), restored page by
+        page with M(atlassian_ops.backup.confluence_import).
+      - When left out, every kind, each in series of its own. A content export and a site backup of the same site
+        never share a series.
+    type: str
+    choices: [backup, content-export]
+    version_added: 0.4.0
   keep_daily:
     description:
       - Keep the newest verified backup of each of this many most recent UTC days that have one.
@@ -269,7 +281,11 @@ series:
 import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import check_product, target_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import (
+    KINDS,
+    check_product,
+    target_label,
+)
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.prune import prune
 
 ARGUMENT_SPEC = dict(
@@ -278,6 +294,7 @@ ARGUMENT_SPEC = dict(
     site=dict(type="str"),
     scope=dict(type="str", choices=["site", "space"]),
     space_keys=dict(type="list", elements="str", no_log=False),
+    kind=dict(type="str", choices=list(KINDS)),
     keep_daily=dict(type="int", default=0),
     keep_weekly=dict(type="int", default=0),
     keep_monthly=dict(type="int", default=0),

@@ -176,12 +176,33 @@ def place_backup(folder, name, spaces, verified=True, deployment="datacenter"):
     return zip_path, manifest
 
 
+def place_content_export(folder, name):
+    """The zip of a confluence_export run (export.json at its top, no entities.xml) with its .sha256 and its manifest
+    (kind content-export), good: it is no site backup, so the drill never picks it, however new."""
+    zip_path = os.path.join(folder, name + ".zip")
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("export.json", json.dumps({"format": 1, "kind": "content-export", "items": {}, "files": {}}))
+    with open(zip_path, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    with open(zip_path + ".sha256", "w") as handle:
+        handle.write("%s  %s.zip\n" % (digest, name))
+    stamp = name.rsplit("-", 1)[1]
+    with open(os.path.join(folder, name + ".json"), "w") as handle:
+        json.dump({"format": 1, "product": "confluence", "kind": "content-export", "deployment": "cloud",
+                   "site_label": "wiki.example.com", "file": name + ".zip", "size": os.path.getsize(zip_path),
+                   "sha256": digest, "verified": "zip-structure", "verified_level": "inventory",
+                   "backup_time": time.strftime(TIME, time.strptime(stamp, "%Y%m%dT%H%M%SZ"))}, handle)
+    return zip_path
+
+
 def test_a_restore_that_brings_back_fewer_pages_fails_the_drill_naming_the_shortfall(emulator, run_playbook, tmp_path):
     emulator.config(dc_restore_lose_pages={"DOC": 3})
     backups = tmp_path / "backups"
     backups.mkdir()
     good, manifest = place_backup(str(backups), "confluence-wiki.example.com-20261122T020304Z", SPACES)
     newer = place_backup(str(backups), "confluence-wiki.example.com-20261123T020304Z", SPACES, verified=False)[0]
+    # The newest good zip of the folder is a content export: not a site backup, never drilled.
+    place_content_export(str(backups), "confluence-wiki.example.com-content-export-20261124T020304Z")
 
     run = drill(run_playbook, emulator, tmp_path)
     report = run.result

@@ -220,8 +220,22 @@ def scan(folder, product, label, objects=None):
     return backups, unaccounted
 
 
+# What a manifest is: ``backup`` (no ``kind``: a site or space backup, a Snapshots export, which the product's own
+# restore reads) or a ``kind`` it records (``content-export``: confluence_export's zip, restored page by page with
+# confluence_import, never by a site import).
+BACKUP = "backup"
+KINDS = (BACKUP, "content-export")
+
+
+def kind_of(series):
+    """The kind of a :func:`series_of` (a word of :data:`KINDS`, or the manifest's own ``kind``)."""
+    return series[4] or BACKUP
+
+
 def wanted(series, params):
     scope, keys = series[1], series[2]
+    if params.get("kind") and kind_of(series) != params["kind"]:
+        return False
     if params.get("scope") and scope != params["scope"]:
         return False
     if params.get("space_keys") is not None and keys != tuple(sorted(set(params["space_keys"]))):
