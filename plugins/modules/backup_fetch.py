@@ -16,6 +16,11 @@ description:
     local folder, for a restore or a restore drill on another host.
   - The backup is the one O(name) names, or without it the newest good backup of the folder. That is decided from
     the store's own manifests, as retention decides.
+  - Only backups of the O(kind) asked for are fetched. By default that is a backup the product restores itself (a
+    site or space backup, a Snapshots export), never a content export. The zip of
+    M(atlassian_ops.backup.confluence_export), which neither M(atlassian_ops.backup.confluence_restore) nor the
+    organization restore can read, is fetched only with O(kind=content-export), even when it is newer. A store that
+    holds only the other kind fails the task and says so; a O(name) of the other kind is refused.
   - Its object is the zip, or, when the store holds only that, the encrypted copy (C(<name>.zip.age)) its manifest
     records. Nothing is decrypted here. Give the C(.zip.age) to M(atlassian_ops.backup.confluence_restore) or
     M(atlassian_ops.backup.backup_decrypt) with the private key, at run time.
@@ -60,6 +65,16 @@ options:
     description:
       - Without O(name), only backups of this site (a site label such as C(example.atlassian.net), or its URL).
     type: str
+  kind:
+    description:
+      - What is fetched. V(backup), a backup the product's own restore reads (its manifest records no C(kind)), for
+        M(atlassian_ops.backup.confluence_restore) or a restore drill.
+      - V(content-export), the zip of a M(atlassian_ops.backup.confluence_export) run (C(kind) C(content-export) in its
+        manifest). Unpack it into a folder (M(ansible.builtin.unarchive)) and give that folder to
+        M(atlassian_ops.backup.confluence_import) as its C(src), to restore pages or spaces from it.
+    type: str
+    choices: [backup, content-export]
+    default: backup
 """
 
 EXAMPLES = r"""
@@ -85,6 +100,23 @@ EXAMPLES = r"""
       container: atlassian-backups
     name: "{{ fetched.path | basename }}"
     dest: /srv/backups/restore
+
+- name: Bring back the newest content export (confluence_export with archive true) for a page restore
+  atlassian_ops.backup.backup_fetch:
+    store: s3
+    prefix: atlassian-backups/wiki-content
+    s3:
+      bucket: example-atlassian-backups
+      region: eu-central-1
+    kind: content-export
+    dest: /srv/backups/restore
+  register: export_zip
+
+- name: Unpack it into an empty folder (export.json at the top), the src of confluence_import
+  ansible.builtin.unarchive:
+    src: "{{ export_zip.path }}"
+    dest: /srv/backups/restore/content-export  # an existing folder, as dest of backup_fetch
+    remote_src: true
 """
 
 RETURN = r"""
@@ -118,6 +150,11 @@ url:
   returned: success
   type: str
   sample: s3://example-atlassian-backups/atlassian-backups/wiki/confluence-wiki.example.com-20261203T020304Z.zip.age
+kind:
+  description: What was fetched, V(backup) or V(content-export) (as O(kind) asked and its manifest records).
+  returned: success
+  type: str
+  sample: backup
 backup_time:
   description: When the backup was taken (UTC), as its manifest records it.
   returned: success
@@ -139,6 +176,7 @@ msg:
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.fetch import OffsiteFetch
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.stores import STORE_SPEC, open_store
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import BACKUP, KINDS
 
 ARGUMENT_SPEC = dict(STORE_SPEC)
 ARGUMENT_SPEC.update(
@@ -146,6 +184,7 @@ ARGUMENT_SPEC.update(
     name=dict(type="str"),
     product=dict(type="str", default="confluence"),
     site=dict(type="str"),
+    kind=dict(type="str", choices=list(KINDS), default=BACKUP),
 )
 
 

@@ -174,6 +174,27 @@ def prepare_examples(module, emulator, backups):
             emulator.dc_job(operation="BACKUP", scope="SITE", state="FINISHED" if number < 41 else "QUEUED")
 
 
+EXPORT_BASE = "confluence-wiki.example.com-content-export-20261204T020304Z"
+
+
+def content_export_objects():
+    """The zip of a confluence_export run (export.json at its top), its .sha256 and its manifest, as objects."""
+    import hashlib
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("export.json", json.dumps({"format": 1, "kind": "content-export", "items": {}, "files": {}}))
+    payload = buffer.getvalue()
+    digest = hashlib.sha256(payload).hexdigest()
+    manifest = {"format": 1, "product": "confluence", "kind": "content-export", "site_label": "wiki.example.com",
+                "file": EXPORT_BASE + ".zip", "size": len(payload), "sha256": digest,
+                "backup_time": "2026-12-04T02:03:04Z"}
+    return {EXPORT_BASE + ".zip": payload,
+            EXPORT_BASE + ".zip.sha256": ("%s  %s.zip\n" % (digest, EXPORT_BASE)).encode(),
+            EXPORT_BASE + ".json": json.dumps(manifest).encode()}
+
+
 def prepare_offsite(module, request, backups):
     """backup_offsite's and backup_fetch's examples: a bucket on moto's S3 server and a container on Azurite, reached
     through the variables a user sets (AWS_ENDPOINT_URL_S3 is boto3's own), the recipients' public keys, and for
@@ -208,7 +229,7 @@ def prepare_offsite(module, request, backups):
     if module == "backup_fetch":
         # A copy as backup_offsite leaves it, in both stores; the restore folder the examples fetch into.
         import hashlib
-        os.makedirs(os.path.join(backups, "restore"), exist_ok=True)
+        os.makedirs(os.path.join(backups, "restore", "content-export"), exist_ok=True)
         base = "confluence-wiki.example.com-20261203T020304Z"
         payload = os.urandom(4096)
         digest = hashlib.sha256(payload).hexdigest()
@@ -219,6 +240,10 @@ def prepare_offsite(module, request, backups):
         for name, data in objects.items():
             s3.put_object(Bucket="example-atlassian-backups", Key="atlassian-backups/wiki/" + name, Body=data)
             container.upload_blob("atlassian-backups/wiki/" + name, data, overwrite=True)
+        # A newer content export beside it (never fetched as the backup), and one in the export target's folder.
+        for prefix in ("atlassian-backups/wiki/", "atlassian-backups/wiki-content/"):
+            for name, data in content_export_objects().items():
+                s3.put_object(Bucket="example-atlassian-backups", Key=prefix + name, Body=data)
     return {"AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "example-secret",
             "AZURE_STORAGE_CONNECTION_STRING": azurite["connection_string"]}
 
@@ -238,6 +263,9 @@ def test_examples_run_as_written(module, emulator, tmp_path, request):
     if module == "backup_fetch":  # it talks to the stores only: the copy is in the restore folder
         fetched = os.listdir(os.path.join(backups, "restore"))
         assert sorted(fetched) == sorted(["confluence-wiki.example.com-20261203T020304Z" + ext
-                                          for ext in (".zip", ".zip.sha256", ".json")]), fetched
+                                          for ext in (".zip", ".zip.sha256", ".json")]
+                                         + [EXPORT_BASE + ext for ext in (".zip", ".zip.sha256", ".json")]
+                                         + ["content-export"]), fetched
+        assert os.listdir(os.path.join(backups, "restore", "content-export")) == ["export.json"]
         return
     assert emulator.state()["requests"], "the examples of %s sent no request to the emulator" % module

@@ -5,12 +5,15 @@
 folder, checked against its manifest before it is renamed into place.
 
 The backup is the one named, or the newest good one of the folder as the store's own manifests describe it (the
-same catalog retention uses). Its object is the zip, or the encrypted copy (``.zip.age``) its manifest records; the
-bytes are streamed into a ``.part`` file (mode 0600) and hashed on the way, and only when their size and sha256 are
-the manifest's (the plaintext's, or the ciphertext's from its ``encryption`` section) is the file renamed into place,
-then its ``.sha256`` file written, then the manifest (last: it marks the backup complete, as everywhere in the
-collection). A file already there with the expected size and sha256 is kept as it is. Nothing is decrypted here:
-``confluence_restore`` and ``backup_decrypt`` take the ``.zip.age`` with a private key given at run time.
+same catalog retention uses), of the kind asked for: by default a backup the product restores itself (a manifest
+without ``kind``), never a content export (``kind: content-export``, confluence_export's zip, which no site import
+reads) unless ``kind`` asks for one; a named backup of another kind is refused. Its object is the zip, or the
+encrypted copy (``.zip.age``) its manifest records; the bytes are streamed into a ``.part`` file (mode 0600) and
+hashed on the way, and only when their size and sha256 are the manifest's (the plaintext's, or the ciphertext's
+from its ``encryption`` section) is the file renamed into place, then its ``.sha256`` file written, then the
+manifest (last: it marks the backup complete, as everywhere in the collection). A file already there with the
+expected size and sha256 is kept as it is. Nothing is decrypted here: ``confluence_restore`` and ``backup_decrypt``
+take the ``.zip.age`` with a private key given at run time.
 
 No Ansible imports.
 """
@@ -29,7 +32,12 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task imp
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto.age import SUFFIX as ENCRYPTED
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.offsite.base import StoreError, read_manifests
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import scan, target_label
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.catalog import (
+    BACKUP,
+    kind_of,
+    scan,
+    target_label,
+)
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import (
     PART_SUFFIX,
     _fsync_dir,
@@ -49,8 +57,9 @@ class OffsiteFetch(object):
         self.check_mode = check_mode
         self.dest = params["dest"]
         self.fetched = False
+        self.kind = params.get("kind") or BACKUP
         self.result = dict(changed=False, path=None, manifest_path=None, encrypted=False, sha256=None, size=None,
-                           url=None, backup_time=None)
+                           url=None, backup_time=None, kind=None)
 
     def fail(self, msg):
         raise TaskFailed(msg, **self.result)
@@ -66,7 +75,7 @@ class OffsiteFetch(object):
             name, size, digest = self.object_of(base, data, listing)
             self.result.update(url=self.store.url(name), encrypted=name.endswith(ENCRYPTED), size=size, sha256=digest,
                                path=os.path.join(self.dest, name), backup_time=data.get("backup_time"),
-                               manifest_path=os.path.join(self.dest, base + ".json"))
+                               manifest_path=os.path.join(self.dest, base + ".json"), kind=self.kind)
             if self.present(size, digest):
                 self.result["msg"] = "%s is already in %s with the size and sha256 its manifest records." % (
                     name, self.dest)
@@ -81,6 +90,9 @@ class OffsiteFetch(object):
                                                      "into %s." % (self.result["url"], size, self.result["path"]))
         except StoreError as exc:
             self.fail(exc.msg)
+        if self.kind != BACKUP:
+            self.result["msg"] += (" It is a content export: unpack it into a folder and give that folder to "
+                                   "confluence_import as src.")
         self.sidecars(data)
         return self.result
 
@@ -107,12 +119,24 @@ class OffsiteFetch(object):
             backups, dummy = scan(scratch, self.p.get("product") or "confluence", label, objects=sorted(listing))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        product, of_site = self.p.get("product") or "confluence", " for %s" % label if label else ""
         good = [b for b in backups if b.problem is None and b.time is not None]
+        others = [b for b in good if kind_of(b.series) != self.kind]
+        good = [b for b in good if kind_of(b.series) == self.kind]
+        if not good and others and self.kind == BACKUP:
+            self.fail("%s holds %d good content export(s) of %s%s but no good backup: a content export is not a "
+                      "backup that confluence_restore or the organization restore can read. Set kind: content-export "
+                      "to fetch one (it restores page by page with confluence_import, from its unpacked folder), or "
+                      "check prefix, product and site." % (self.store.url(), len(others), product, of_site))
+        if not good and others:
+            self.fail("%s holds %d good backup(s) of %s%s but no good content export. Leave kind out to fetch a "
+                      "backup, or check prefix, product and site." % (self.store.url(), len(others), product, of_site))
         if not good:
-            self.fail("%s holds no good backup of %s%s (%d manifests looked at: %s). Check prefix, product and site." % (
-                self.store.url(), self.p.get("product") or "confluence", " for %s" % label if label else "",
-                len(backups), "; ".join("%s: %s" % (os.path.basename(b.zip_path), b.problem)
-                                        for b in backups[:5]) or "none"))
+            mine = [b for b in backups if kind_of(b.series) == self.kind]
+            self.fail("%s holds no good %s of %s%s (%d manifests looked at: %s). Check prefix, product and site." % (
+                self.store.url(), "backup" if self.kind == BACKUP else "content export", product, of_site,
+                len(mine), "; ".join("%s: %s" % (os.path.basename(b.zip_path), b.problem)
+                                     for b in mine[:5]) or "none"))
         newest = max(good, key=lambda b: (b.time, b.manifest_path))
         return os.path.basename(newest.manifest_path)[:-len(".json")]
 
@@ -125,6 +149,15 @@ class OffsiteFetch(object):
         if not isinstance(data, dict):
             self.fail("The manifest %s is missing or not JSON; the copy cannot be checked, so it is not fetched." %
                       self.store.url(base + ".json"))
+        kind = data.get("kind") or BACKUP
+        if kind != self.kind and self.kind == BACKUP:
+            self.fail("The manifest %s says %s is a %s (kind in its manifest), not a backup that confluence_restore or "
+                      "the organization restore can read. Set kind: %s to fetch it (a content export restores page by "
+                      "page with confluence_import, from its unpacked folder), or name a backup." % (
+                          self.store.url(base + ".json"), base, kind, kind))
+        if kind != self.kind:
+            self.fail("The manifest %s says %s is not a content export (kind %s). Leave kind out to fetch a backup, "
+                      "or name a content export." % (self.store.url(base + ".json"), base, kind))
         if not mf.is_good(data):
             self.fail("The manifest %s says the backup's last verification failed (%s); a bad backup is not fetched "
                       "for a restore. Pick another one." % (self.store.url(base + ".json"), mf.failure(data)))

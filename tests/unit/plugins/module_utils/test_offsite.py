@@ -449,3 +449,55 @@ def test_a_backup_kept_only_as_its_encrypted_copy_verifies_from_its_record(tmp_p
         verify("checksum")
     assert "is not the ciphertext its manifest" in damaged.value.msg
     assert not mf.is_good(mf.read(mf.path_beside(path))), "the failure is recorded"
+
+
+def put_copy(store, base, backup_time, **fields):
+    """A copy as backup_offsite leaves it in the store (zip, .sha256, manifest), written straight into it."""
+    data = b"PK\x05\x06" + base.encode()
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = {"format": 1, "product": "confluence", "site_label": SITE, "file": base + ".zip", "size": len(data),
+                "sha256": digest, "verified": "zip-structure", "backup_time": backup_time}
+    manifest.update(fields)
+    store.put(base + ".zip", data)
+    store.put(base + ".zip.sha256", ("%s  %s.zip\n" % (digest, base)).encode())
+    store.put(base + ".json", json.dumps(manifest).encode())
+    return base + ".zip"
+
+
+def test_fetch_never_takes_a_content_export_for_the_backup_unless_asked(tmp_path):
+    """A content export (confluence_export's zip) is no site backup: the newest backup is fetched by default even
+    when an export is newer; kind content-export fetches the export; a name of the other kind, and a folder holding
+    only the other kind, fail and say so."""
+    store = MemoryStore()
+    backup = put_copy(store, "confluence-%s-20261120T020304Z" % SITE, "2026-11-20T02:03:04Z")
+    export = put_copy(store, "confluence-%s-content-export-20261121T020304Z" % SITE, "2026-11-21T02:03:04Z",
+                      kind="content-export", export_folder="confluence-export-%s-20261121T020304Z" % SITE)
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    fetched = fetch(store, first)
+    assert os.path.basename(fetched["path"]) == backup and fetched["kind"] == "backup", fetched
+    fetched = fetch(store, second, kind="content-export")
+    assert os.path.basename(fetched["path"]) == export and fetched["kind"] == "content-export", fetched
+    assert "confluence_import" in fetched["msg"]
+    with pytest.raises(TaskFailed) as named:
+        fetch(store, first, name=export)
+    assert "is a content-export (kind in its manifest), not a backup" in named.value.msg
+    assert "Set kind: content-export" in named.value.msg
+    with pytest.raises(TaskFailed) as named:
+        fetch(store, first, name=backup, kind="content-export")
+    assert "is not a content export (kind backup)" in named.value.msg
+    for name in (backup, backup + ".sha256", backup[:-4] + ".json"):
+        store.delete(name)
+    with pytest.raises(TaskFailed) as only:
+        fetch(store, first)
+    assert "holds 1 good content export(s) of confluence but no good backup" in only.value.msg
+    assert "Set kind: content-export" in only.value.msg
+    with pytest.raises(TaskFailed) as none:
+        fetch(store, first, kind="content-export", site="other.atlassian.net")
+    assert "holds no good content export of confluence for other.atlassian.net" in none.value.msg
+    store = MemoryStore()
+    put_copy(store, "confluence-%s-20261120T020304Z" % SITE, "2026-11-20T02:03:04Z")
+    with pytest.raises(TaskFailed) as only:
+        fetch(store, first, kind="content-export")
+    assert "holds 1 good backup(s) of confluence but no good content export" in only.value.msg
