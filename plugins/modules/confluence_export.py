@@ -99,6 +99,11 @@ options:
         M(atlassian_ops.backup.backup_offsite) and M(atlassian_ops.backup.backup_metrics) then work on the zip as on
         any backup. Content exports form a retention series of their own, never mixed with site backups of the same
         site, and M(atlassian_ops.backup.confluence_backup) never reuses one under C(max_age).
+      - The zip is not a site backup. M(atlassian_ops.backup.confluence_restore) refuses it,
+        M(atlassian_ops.backup.backup_fetch) brings it back only with
+        O(atlassian_ops.backup.backup_fetch#module:kind=content-export), and the role
+        P(atlassian_ops.backup.restore_drill#role) never drills it. Its pages and spaces are restored with
+        M(atlassian_ops.backup.confluence_import), from the zip unpacked into a folder.
       - Once the zip is written, the older complete export folders of the same selection are removed, except the
         newest of them whose C(export.json) records no failed verification. The next run builds on the new folder,
         or on that one if the new export fails its verification. The older zips stay, for

@@ -28,6 +28,10 @@ description:
     comment. A changed one becomes a new version of the same attachment.
   - Every file used (each item's JSON and the attachments' binaries) is checked against the size and sha256 in the
     export's C(export.json) before the first request. A changed or damaged export fails with nothing sent.
+  - An export whose C(export.json) records a failed verification (C(verified) false, as
+    M(atlassian_ops.backup.backup_verify) records it) is refused before the first request, with the failure it
+    records. There is no option to override it. Restore from another export, or verify this one again if it was
+    repaired; a verification that passes clears the record.
   - Not restored. Comments, content properties, the older versions' bodies, and the archived status (an archived
     page comes back as a current page). An existing page is not moved to the exported parent.
 author:
@@ -52,6 +56,9 @@ options:
     description:
       - The folder of one complete export (it holds C(export.json)), as RV(atlassian_ops.backup.confluence_export#module:path)
         returns it.
+      - The zip of an export (O(atlassian_ops.backup.confluence_export#module:archive=true), or fetched back with
+        M(atlassian_ops.backup.backup_fetch) and O(atlassian_ops.backup.backup_fetch#module:kind=content-export)) is
+        not read as it is. Unpack it into a folder first (M(ansible.builtin.unarchive)); C(export.json) is at its top.
     type: path
     required: true
   page_id:
@@ -93,6 +100,7 @@ notes:
   - Data Center is refused. Its space backups restore through M(atlassian_ops.backup.confluence_restore).
 seealso:
   - module: atlassian_ops.backup.confluence_export
+  - module: atlassian_ops.backup.backup_fetch
 """
 
 EXAMPLES = r"""

@@ -23,6 +23,10 @@ description:
   - Before uploading, O(src) is checked locally. It must be a zip file, of the kind O(scope) asks for when its
     C(exportDescriptor.properties) says (Confluence fails a restore whose file does not match the job). When a
     C(.sha256) file (or this collection's C(.json) manifest) lies beside it, its sha256 must match.
+  - A content export, the zip of M(atlassian_ops.backup.confluence_export), is not a Confluence backup and is
+    refused before any request, whether its manifest beside it says so (C(kind) C(content-export)) or the zip holds
+    C(export.json) at its top and no C(entities.xml); an O(file_name) named as such a zip is refused too. Its pages and
+    spaces are restored with M(atlassian_ops.backup.confluence_import), from the export's folder.
   - O(src) may be an age-encrypted copy, C(<name>.zip.age), as M(atlassian_ops.backup.backup_encrypt) writes it,
     with the backup's manifest C(<name>.json) beside it. It is decrypted with the private key given at run time
     (O(identity_file) or O(identity)) into a private temporary folder (mode 0700) in O(decrypt_dir), through the
@@ -125,6 +129,7 @@ seealso:
   - module: atlassian_ops.backup.confluence_job_info
   - module: atlassian_ops.backup.confluence_job
   - module: atlassian_ops.backup.backup_decrypt
+  - module: atlassian_ops.backup.confluence_import
 """
 
 EXAMPLES = r"""
@@ -306,6 +311,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import (
     DataCenterRestore,
     decrypt_src,
+    is_content_export_name,
     is_encrypted,
     remove_decrypted,
 )
@@ -370,6 +376,12 @@ def prepare(module, params):
     if params.get("file_name") and ("/" in params["file_name"] or params["file_name"] in (".", "..")):
         module.fail_json(msg="file_name is a file name in the server's restore folder, not a path: %r." %
                          params["file_name"])
+    if is_content_export_name(params.get("file_name")):
+        module.fail_json(msg="file_name %s is named as confluence_export names a content export "
+                             "(<product>-<site>-content-export-<time>.zip), not a Confluence backup: Confluence's "
+                             "restore cannot read it. Restore its pages or spaces with confluence_import, src the "
+                             "export's folder; restore a site from a backup of confluence_backup. Nothing was sent."
+                         % params["file_name"])
     if params.get("src") and not HAS_TOOLBELT:
         module.fail_json(msg=missing_required_lib("requests-toolbelt"), exception=TOOLBELT_IMPORT_ERROR)
     if is_encrypted(params.get("src")):

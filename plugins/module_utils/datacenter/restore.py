@@ -30,6 +30,12 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.uplo
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
 
 DESCRIPTOR = "exportDescriptor.properties"
+# What a content export holds at its top (confluence_export's zip): its own manifest, never a site's entities.xml.
+EXPORT_MANIFEST = "export.json"
+ENTITIES = "entities.xml"
+CONTENT_EXPORT = "content-export"
+# The name confluence_export gives its zip (export/archive.py): confluence-<label>-content-export-<stamp>.zip.
+_CONTENT_EXPORT_NAME = re.compile(r"-%s-\d{8}T\d{6}Z\.zip$" % CONTENT_EXPORT)
 # exportType in a backup's descriptor -> the restore scope it fits.
 EXPORT_TYPES = {"all": "site", "site": "site", "space": "space"}
 MIB = 1024.0 * 1024.0
@@ -50,6 +56,10 @@ def check_backup_file(path, scope, warn, shown=None):
     name = shown or path
     if not os.path.isfile(path):
         raise TaskFailed("src %s is not a file; nothing was uploaded." % name)
+    manifest = _manifest(path)
+    if manifest is not None and manifest.get("kind") == CONTENT_EXPORT:
+        raise _content_export(name, "its manifest %s records kind content-export" % os.path.basename(
+            mf.path_beside(path)), manifest)
     size = os.path.getsize(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -62,6 +72,9 @@ def check_backup_file(path, scope, warn, shown=None):
         raise TaskFailed("src %s could not be read as a zip file (%s); nothing was uploaded." % (name, exc))
     if not names:
         raise TaskFailed("src %s is an empty zip file; nothing was uploaded." % name)
+    if EXPORT_MANIFEST in names and descriptor is None and not any(
+            member == ENTITIES or member.endswith("/" + ENTITIES) for member in names):
+        raise _content_export(name, "it holds %s at its top and no %s" % (EXPORT_MANIFEST, ENTITIES), manifest)
     export_type = None
     if descriptor is None:
         warn("src %s has no %s at its top level; Confluence may refuse it as a backup." % (name, DESCRIPTOR))
@@ -73,7 +86,6 @@ def check_backup_file(path, scope, warn, shown=None):
             raise TaskFailed("src %s is a %s backup (exportType=%s in %s) and scope is %s: Confluence fails a restore "
                              "whose file does not match the job. Use scope: %s, or another file; nothing was "
                              "uploaded." % (name, fits, export_type, DESCRIPTOR, scope, fits))
-    manifest = _manifest(path)
     if manifest is not None and not mf.is_good(manifest):
         raise _untrusted(path, manifest)
     expected = _sidecar_sha256(path, manifest)
@@ -94,6 +106,22 @@ def _untrusted(path, manifest, zip_path=None):
     return TaskFailed("src %s failed its last verification (%s, recorded in %s); it cannot be trusted for a "
                       "restore. Restore another backup, or verify this one again at that level if it was "
                       "repaired; nothing was uploaded." % (path, mf.failure(manifest), mf.path_beside(zip_path or path)))
+
+
+def _content_export(name, evidence, manifest=None):
+    """The refusal of a content export (confluence_export's zip, ``name``) given as a backup to restore."""
+    folder = (manifest or {}).get("export_folder")
+    where = ("its folder %s, beside it while it is kept, or the zip unpacked into a folder" % folder if folder
+             else "the zip unpacked into a folder")
+    return TaskFailed("src %s is a content export of confluence_export (%s), not a Confluence backup: Confluence's "
+                      "restore cannot read it. Restore its pages or spaces with confluence_import, src the export's "
+                      "folder (%s); restore a site from a backup of confluence_backup. Nothing was uploaded." % (
+                          name, evidence, where))
+
+
+def is_content_export_name(file_name):
+    """Whether ``file_name`` is named as confluence_export names its zip (``...-content-export-<stamp>.zip``)."""
+    return bool(file_name) and bool(_CONTENT_EXPORT_NAME.search(file_name))
 
 
 def is_encrypted(src):
@@ -120,6 +148,9 @@ def decrypt_src(src, identities, warn, keep, parent=None):
                          "its .age file: it records the sha256 that the decrypted backup must have before it is "
                          "restored. Nothing was decrypted or uploaded." % (src, manifest_path))
     manifest = _manifest(stem)
+    if manifest is not None and manifest.get("kind") == CONTENT_EXPORT:
+        raise _content_export(src, "its manifest %s records kind content-export" % os.path.basename(manifest_path),
+                              manifest)
     if manifest is not None and not mf.is_good(manifest):
         raise _untrusted(src, manifest, stem)
     parent = parent or os.path.dirname(os.path.abspath(src))

@@ -31,6 +31,7 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.client i
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.api import ImportApi
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import HAS_TOOLBELT, MultipartBody
 
@@ -90,6 +91,10 @@ class ConfluenceImport(object):
 
     # ------------------------------------------------------------------------------------------------ the export
     def load(self):
+        if os.path.isfile(self.src):
+            self.fail("src %s is a file; confluence_import reads the folder of an export. Unpack the zip of a "
+                      "content export into a folder (ansible.builtin.unarchive) and give that folder as src. Nothing "
+                      "was sent to the site." % self.src)
         manifest = layout.read_json(os.path.join(self.src, layout.MANIFEST))
         if manifest is None:
             self.fail("src %s holds no export.json: give the folder of a complete confluence_export run (an "
@@ -98,6 +103,12 @@ class ConfluenceImport(object):
             self.fail("%s is not the manifest of a confluence_export folder (kind %r, format %r). Nothing was sent "
                       "to the site." % (os.path.join(self.src, layout.MANIFEST), manifest.get("kind"),
                                         manifest.get("format")))
+        if not mf.is_good(manifest):
+            self.fail("The export in %s failed its last verification (%s, recorded in its export.json); it cannot be "
+                      "trusted for a restore. Restore from another export (an earlier one, or another copy of this "
+                      "one), or verify this one again with backup_verify at that level if it was repaired: a "
+                      "verification that passes clears the record. Nothing was sent to the site." % (
+                          self.src, mf.failure(manifest)))
         return manifest
 
     def select(self, manifest):

@@ -202,3 +202,64 @@ def test_content_exports_and_site_backups_never_share_a_series_or_a_reuse(tmp_pa
     # max_age reuse (confluence_backup, snapshots_export) sees site backups only, however young the export.
     reusable = BackupFolder(dest, "confluence", LABEL).manifests()
     assert [m["file"] for m in reusable] == [os.path.basename(backups[-1])]
+
+
+def test_a_content_export_is_never_restored_as_a_site_backup(tmp_path):
+    """The drill's pick (backup_prune kind backup) passes a newer export over; confluence_restore refuses an export's
+    zip by its manifest, by its content without one, its encrypted copy before decrypting, and a file_name named as
+    one; confluence_import refuses an export whose export.json records a failed verification, and a zip as src."""
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter import restore as dc_restore
+    from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.restore import ConfluenceImport
+    dest = str(tmp_path)
+    backup = site_backup(dest, "20261201T030000Z")
+    folder = make_export(tmp_path, "20261202T020000Z")
+    export = archive.archive_export(folder, LABEL, dict(include_attachments=True))
+    picked = prune(dict(path=dest, product="confluence", scope="site", space_keys=None, kind="backup", keep_daily=1,
+                        keep_weekly=0, keep_monthly=0, keep_yearly=0, keep_last=10 ** 9), LABEL, check_mode=True)
+    assert [k["path"] for k in picked["kept"]] == [backup] and picked["would_delete"] == []
+    exports = prune(dict(path=dest, product="confluence", kind="content-export", keep_daily=1, keep_weekly=0,
+                         keep_monthly=0, keep_yearly=0, keep_last=1), LABEL, check_mode=True)
+    assert [k["path"] for k in exports["kept"]] == [export["path"]]
+
+    with pytest.raises(TaskFailed) as by_manifest:
+        dc_restore.check_backup_file(export["path"], "site", lambda msg: None)
+    said = by_manifest.value.msg
+    assert "is a content export of confluence_export (its manifest " in said and "records kind content-export" in said
+    assert "confluence_import" in said and os.path.basename(folder) in said and said.endswith("Nothing was uploaded.")
+    alone = str(tmp_path / "elsewhere.zip")
+    with open(export["path"], "rb") as source, open(alone, "wb") as target:
+        target.write(source.read())
+    with pytest.raises(TaskFailed) as by_content:
+        dc_restore.check_backup_file(alone, "space", lambda msg: None)
+    assert "it holds export.json at its top and no entities.xml" in by_content.value.msg
+    encrypted = export["path"] + ".age"
+    with open(encrypted, "wb") as handle:
+        handle.write(b"age-encryption.org/v1\n")
+
+    def no_key():
+        raise AssertionError("the key is read only for a decryption")
+    with pytest.raises(TaskFailed) as by_copy:
+        dc_restore.decrypt_src(encrypted, no_key, print, lambda folder: pytest.fail("nothing is decrypted"))
+    assert "is a content export of confluence_export" in by_copy.value.msg
+    assert dc_restore.is_content_export_name(os.path.basename(export["path"]))
+    assert not dc_restore.is_content_export_name(os.path.basename(backup))
+
+    class NoRequests(object):
+        def __getattr__(self, name):
+            raise AssertionError("no request before the export is checked")
+
+    def restore(src):
+        params = dict(src=src, page_id="100", space=None, include_children=True, include_attachments=True,
+                      target_space=None, target_parent_id=None, confirm=False, check_mode=False)
+        with pytest.raises(TaskFailed) as caught:
+            ConfluenceImport(params, NoRequests(), print).run()
+        return caught.value
+    refused = restore(export["path"])
+    assert "is a file; confluence_import reads the folder of an export" in refused.msg
+    assert refused.fields["requests"] == 0
+    path = os.path.join(folder, layout.MANIFEST)
+    mf.update(path, mf.failed_changes(read(path), "inventory", "Possible mass deletion", NOW))
+    refused = restore(folder)
+    assert "failed its last verification (inventory: Possible mass deletion, recorded in its export.json)" in \
+        refused.msg
+    assert refused.fields["requests"] == 0 and "backup_verify" in refused.msg
