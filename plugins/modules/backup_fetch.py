@@ -70,7 +70,7 @@ options:
       - What is fetched. V(backup), a backup the product's own restore reads (its manifest records no C(kind)), for
         M(atlassian_ops.backup.confluence_restore) or a restore drill.
       - V(content-export), the zip of a M(atlassian_ops.backup.confluence_export) run (C(kind) C(content-export) in its
-        manifest). Unpack it into a folder (M(ansible.builtin.unarchive)) and give that folder to
+        manifest). Unpack it into a folder (C(ansible.builtin.unarchive)) and give that folder to
         M(atlassian_ops.backup.confluence_import) as its C(src), to restore pages or spaces from it.
     type: str
     choices: [backup, content-export]

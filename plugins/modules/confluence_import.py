@@ -58,7 +58,7 @@ options:
         returns it.
       - The zip of an export (O(atlassian_ops.backup.confluence_export#module:archive=true), or fetched back with
         M(atlassian_ops.backup.backup_fetch) and O(atlassian_ops.backup.backup_fetch#module:kind=content-export)) is
-        not read as it is. Unpack it into a folder first (M(ansible.builtin.unarchive)); C(export.json) is at its top.
+        not read as it is. Unpack it into a folder first (C(ansible.builtin.unarchive)); C(export.json) is at its top.
     type: path
     required: true
   page_id:
