@@ -311,11 +311,11 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.restore import (
     DataCenterRestore,
     decrypt_src,
-    is_content_export_name,
     is_encrypted,
     remove_decrypted,
 )
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.module import run_module
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.archive import is_zip_name
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.upload import (
     HAS_TOOLBELT,
@@ -376,7 +376,7 @@ def prepare(module, params):
     if params.get("file_name") and ("/" in params["file_name"] or params["file_name"] in (".", "..")):
         module.fail_json(msg="file_name is a file name in the server's restore folder, not a path: %r." %
                          params["file_name"])
-    if is_content_export_name(params.get("file_name")):
+    if is_zip_name(params.get("file_name")):
         module.fail_json(msg="file_name %s is named as confluence_export names a content export "
                              "(<product>-<site>-content-export-<time>.zip), not a Confluence backup: Confluence's "
                              "restore cannot read it. Restore its pages or spaces with confluence_import, src the "

@@ -23,6 +23,9 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter im
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.datacenter.jobs import wait_for_job
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.task import TaskFailed
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.crypto import age
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import archive as export_archive
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import inventory as export_inventory
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout as export_layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store import manifest as mf
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.encryption import Decryption
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
@@ -30,12 +33,6 @@ from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.uplo
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.core.waiter import JobFailed, WaitTimeout
 
 DESCRIPTOR = "exportDescriptor.properties"
-# What a content export holds at its top (confluence_export's zip): its own manifest, never a site's entities.xml.
-EXPORT_MANIFEST = "export.json"
-ENTITIES = "entities.xml"
-CONTENT_EXPORT = "content-export"
-# The name confluence_export gives its zip (export/archive.py): confluence-<label>-content-export-<stamp>.zip.
-_CONTENT_EXPORT_NAME = re.compile(r"-%s-\d{8}T\d{6}Z\.zip$" % CONTENT_EXPORT)
 # exportType in a backup's descriptor -> the restore scope it fits.
 EXPORT_TYPES = {"all": "site", "site": "site", "space": "space"}
 MIB = 1024.0 * 1024.0
@@ -57,7 +54,7 @@ def check_backup_file(path, scope, warn, shown=None):
     if not os.path.isfile(path):
         raise TaskFailed("src %s is not a file; nothing was uploaded." % name)
     manifest = _manifest(path)
-    if manifest is not None and manifest.get("kind") == CONTENT_EXPORT:
+    if export_archive.is_content_export(manifest):
         raise _content_export(name, "its manifest %s records kind content-export" % os.path.basename(
             mf.path_beside(path)), manifest)
     size = os.path.getsize(path)
@@ -72,9 +69,8 @@ def check_backup_file(path, scope, warn, shown=None):
         raise TaskFailed("src %s could not be read as a zip file (%s); nothing was uploaded." % (name, exc))
     if not names:
         raise TaskFailed("src %s is an empty zip file; nothing was uploaded." % name)
-    if EXPORT_MANIFEST in names and descriptor is None and not any(
-            member == ENTITIES or member.endswith("/" + ENTITIES) for member in names):
-        raise _content_export(name, "it holds %s at its top and no %s" % (EXPORT_MANIFEST, ENTITIES), manifest)
+    if descriptor is None and export_inventory.holds_export(names):
+        raise _content_export(name, "it holds %s at its top and no entities.xml" % export_layout.MANIFEST, manifest)
     export_type = None
     if descriptor is None:
         warn("src %s has no %s at its top level; Confluence may refuse it as a backup." % (name, DESCRIPTOR))
@@ -119,11 +115,6 @@ def _content_export(name, evidence, manifest=None):
                           name, evidence, where))
 
 
-def is_content_export_name(file_name):
-    """Whether ``file_name`` is named as confluence_export names its zip (``...-content-export-<stamp>.zip``)."""
-    return bool(file_name) and bool(_CONTENT_EXPORT_NAME.search(file_name))
-
-
 def is_encrypted(src):
     """Whether ``src`` is an age file (``<name>.zip.age``, as backup_encrypt writes it), decrypted before the upload."""
     return bool(src) and src.endswith(age.SUFFIX)
@@ -148,7 +139,7 @@ def decrypt_src(src, identities, warn, keep, parent=None):
                          "its .age file: it records the sha256 that the decrypted backup must have before it is "
                          "restored. Nothing was decrypted or uploaded." % (src, manifest_path))
     manifest = _manifest(stem)
-    if manifest is not None and manifest.get("kind") == CONTENT_EXPORT:
+    if export_archive.is_content_export(manifest):
         raise _content_export(src, "its manifest %s records kind content-export" % os.path.basename(manifest_path),
                               manifest)
     if manifest is not None and not mf.is_good(manifest):

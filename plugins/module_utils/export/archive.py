@@ -36,12 +36,19 @@ KIND = "content-export"
 PRODUCT = "confluence"
 BUFFER = 1024 * 1024
 _STAMP = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)$")
+# How zip_name() ends, whatever the label: what tells a content export by its file name alone.
+_ZIP_END = re.compile(r"-%s-\d{8}T\d{6}Z\.zip$" % KIND)
 
 
 def zip_name(folder_name, label):
     """``confluence-<label>-content-export-<stamp>.zip`` for the export folder ``confluence-export-<label>-<stamp>``."""
     stamp = folder_name.rsplit("-", 1)[-1]
     return "%s-%s-%s-%s.zip" % (PRODUCT, label, KIND, stamp)
+
+
+def is_zip_name(file_name):
+    """Whether ``file_name`` is named as :func:`zip_name` names an export's zip (``...-content-export-<stamp>.zip``)."""
+    return bool(file_name) and bool(_ZIP_END.search(file_name))
 
 
 def is_content_export(data):

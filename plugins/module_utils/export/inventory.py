@@ -20,16 +20,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import zipfile
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.inventory import COUNT_NAMES
-from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.store.inventory import COUNT_NAMES, find_entities
+from ansible_collections.atlassian_ops.backup.plugins.module_utils.transfer.common import file_sha256, stream_sha256
 
-CHUNK = 1024 * 1024
 # How many problems of one kind a message names.
 SHOWN = 5
 # export.json's counts, by the inventory's names (spaces is not compared: see the module's docstring).
@@ -88,28 +86,27 @@ class ZipSource(object):
         return info.file_size if info is not None else None
 
     def sha256(self, rel):
-        digest = hashlib.sha256()
         with self.archive.open(self.infos[rel]) as handle:
-            while True:
-                block = handle.read(CHUNK)
-                if not block:
-                    break
-                digest.update(block)
-        return digest.hexdigest()
+            return stream_sha256(handle)
 
     def open(self, rel):
         return self.archive.open(self.infos[rel])
 
 
+def holds_export(names):
+    """Whether a zip of these member ``names`` holds a content export: ``export.json`` at the top and no entities.xml
+    anywhere (where the site backup's inventory would find one)."""
+    return layout.MANIFEST in names and find_entities(names) is None
+
+
 def is_export_zip(path):
-    """Whether the zip ``path`` holds a content export: ``export.json`` at the top and no entities.xml anywhere."""
+    """Whether the zip ``path`` holds a content export (:func:`holds_export`)."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, IOError, EOFError, ValueError):
         return False
-    return layout.MANIFEST in names and not any(
-        n.replace("\\", "/").rsplit("/", 1)[-1].lower() == "entities.xml" for n in names)
+    return holds_export(names)
 
 
 def read_manifest(source):

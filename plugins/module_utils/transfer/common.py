@@ -148,15 +148,20 @@ def hash_prefix(path, length, chunk_size=CHUNK_SIZE):
 
 
 def file_sha256(path, chunk_size=CHUNK_SIZE):
+    with open(path, "rb", buffering=0) as handle:
+        return stream_sha256(handle, chunk_size)
+
+
+def stream_sha256(handle, chunk_size=CHUNK_SIZE):
+    """The sha256 (hex) of what is left to read in ``handle`` (a file, a zip member), through one buffer."""
     digest = hashlib.sha256()
     buf = bytearray(chunk_size)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buf)
-            if not count:
-                break
-            digest.update(view[:count])
+    while True:
+        count = handle.readinto(buf)
+        if not count:
+            break
+        digest.update(view[:count])
     return digest.hexdigest()
 
 

@@ -241,8 +241,8 @@ def test_a_content_export_is_never_restored_as_a_site_backup(tmp_path):
     with pytest.raises(TaskFailed) as by_copy:
         dc_restore.decrypt_src(encrypted, no_key, print, lambda folder: pytest.fail("nothing is decrypted"))
     assert "is a content export of confluence_export" in by_copy.value.msg
-    assert dc_restore.is_content_export_name(os.path.basename(export["path"]))
-    assert not dc_restore.is_content_export_name(os.path.basename(backup))
+    assert archive.is_zip_name(os.path.basename(export["path"]))
+    assert not archive.is_zip_name(os.path.basename(backup))
 
     class NoRequests(object):
         def __getattr__(self, name):
