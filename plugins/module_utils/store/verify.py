@@ -375,7 +375,8 @@ class ExportVerification(Verification):
                       "run confluence_export again to finish it)." % folder)
         self.result["manifest_path"] = manifest_path
         try:
-            dummy, checked, self.found = export_inv.examine(export_inv.FolderSource(folder), self.level)
+            dummy, checked, self.found = export_inv.examine(export_inv.FolderSource(folder), self.level,
+                                                            manifest=self.manifest)
         except export_inv.ExportProblem as exc:
             self.reject(exc.level, "%s Run confluence_export with full: true for a whole new export." % exc.msg)
         files = self.manifest.get("files") or {}
