@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import errno
 import json
 import os
@@ -43,6 +44,22 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+,=@~-]")
 
 def folder_name(label, when):
     return "%s%s-%s" % (PREFIX, label, when.strftime("%Y%m%dT%H%M%SZ"))
+
+
+def make_folder(dest, label, when):
+    """Make the new export folder of ``label`` in ``dest`` (mode 0700) and return its path. Its name has the second
+    ``when`` names, or the first later second no folder of ``dest`` has: two exports started within one second (of
+    two selections, say) never share a folder, and names still sort by start."""
+    for dummy in range(3600):
+        path = os.path.join(dest, folder_name(label, when))
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+        when += datetime.timedelta(seconds=1)
+    raise OSError(errno.EEXIST, "an hour of export folders after %s is taken" % folder_name(label, when))
 
 
 def safe_name(name, fallback):

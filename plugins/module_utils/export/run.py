@@ -209,11 +209,10 @@ class ConfluenceExport(object):
             self.result.update(changed=True, requests=self.requests, msg=self.said(tally, deleted, check=True),
                                counts=self.counts(tally, attachments=False))
             return self.result
-        self.folder = unfinished[0] if unfinished else os.path.join(dest, layout.folder_name(self.label, self.now()))
+        self.folder = unfinished[0] if unfinished else layout.make_folder(dest, self.label, self.now())
         self.result.update(path=self.folder, manifest_path=os.path.join(self.folder, layout.MANIFEST),
                            resumed=bool(unfinished), changed=True)
         if not unfinished:
-            os.mkdir(self.folder, 0o700)
             mf.write(os.path.join(self.folder, layout.STARTED), dict(
                 format=layout.FORMAT, selection=selection, site_label=self.label,
                 started_at=mf.format_time(self.now())))

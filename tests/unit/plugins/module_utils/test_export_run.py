@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export import layout
 from ansible_collections.atlassian_ops.backup.plugins.module_utils.export.run import Pace
@@ -162,3 +163,14 @@ def test_an_item_s_included_parts_are_used_only_when_the_answer_says_it_holds_th
     assert "labels" not in body and "versions" not in body
     assert "wiki/api/v2/pages/7/labels" not in client.asked
     assert "wiki/api/v2/pages/7/versions" in client.asked and "wiki/api/v2/pages/7/properties" in client.asked
+
+
+def test_two_exports_started_in_one_second_get_folders_of_their_own(tmp_path):
+    import datetime
+
+    when = datetime.datetime(2026, 12, 3, 17, 52, 44, tzinfo=datetime.timezone.utc)
+    first = layout.make_folder(str(tmp_path), "example.atlassian.net", when)
+    second = layout.make_folder(str(tmp_path), "example.atlassian.net", when)
+    assert first.endswith("confluence-export-example.atlassian.net-20261203T175244Z")
+    assert second.endswith("confluence-export-example.atlassian.net-20261203T175245Z")
+    assert sorted([first, second]) == [first, second] and oct(os.stat(second).st_mode & 0o777) == "0o700"
